@@ -1,0 +1,16 @@
+//! Shared plumbing for the ticketing services: one way to do each thing.
+
+pub mod error;
+pub mod http;
+pub mod input;
+pub mod mongo;
+pub mod session;
+pub mod settings;
+pub mod telemetry;
+#[cfg(feature = "testkit")]
+pub mod testkit;
+
+pub use bson;
+pub use error::{ApiError, ApiResult, ErrorEntry};
+pub use input::{IdPath, JsonBody};
+pub use session::{CurrentUser, RequireUser, Sessions, UserClaims};

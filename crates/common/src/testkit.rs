@@ -1,0 +1,201 @@
+//! Helpers for integration tests: the shared test servers, fresh databases, session cookies and
+//! a small HTTP client. Tests run against real servers started by `scripts/infra.sh` (the test
+//! command exports their URLs); nothing here stands in for them.
+
+use bson::oid::ObjectId;
+use reqwest::{Method, Response};
+use serde_json::Value;
+
+use crate::session::Sessions;
+
+/// The key tests sign sessions with.
+pub const TEST_JWT_KEY: &str = "test-jwt-key";
+
+fn server_url(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!(
+            "{name} is not set: integration tests need the real test servers. \
+             Run them through `scripts/test.sh`, or `source target/infra/env.sh` after \
+             `scripts/infra.sh start`."
+        )
+    })
+}
+
+/// A name no other test uses, for databases, stream prefixes and queues.
+pub fn unique_name(prefix: &str) -> String {
+    format!("{prefix}_{}", ObjectId::new().to_hex())
+}
+
+/// The shared MongoDB server's URL with a fresh database named after `prefix`.
+pub fn fresh_mongo_url(prefix: &str) -> String {
+    with_database(&server_url("MONGO_URL"), &unique_name(prefix))
+}
+
+/// Replaces (or adds) the database path of a MongoDB URL.
+pub fn with_database(url: &str, db: &str) -> String {
+    let (scheme, rest) = url.split_once("://").expect("a MongoDB URL has a scheme");
+    let (hosts, query) = match rest.split_once('?') {
+        Some((before, query)) => (before, Some(query)),
+        None => (rest, None),
+    };
+    let hosts = hosts.split('/').next().unwrap_or(hosts);
+    match query {
+        Some(query) => format!("{scheme}://{hosts}/{db}?{query}"),
+        None => format!("{scheme}://{hosts}/{db}"),
+    }
+}
+
+pub fn nats_url() -> String {
+    server_url("NATS_URL")
+}
+
+pub fn redis_url() -> String {
+    server_url("REDIS_URL")
+}
+
+pub fn stripe_api_base() -> String {
+    server_url("STRIPE_API_BASE")
+}
+
+/// A `Cookie` header value for a signed-in user, like the original's `global.signin()`.
+pub fn cookie_for(user_id: ObjectId, email: &str) -> String {
+    let sessions = Sessions::new(TEST_JWT_KEY, false);
+    let token = sessions.issue(user_id, email).expect("signing works");
+    cookie_pair(sessions.session_cookie(&token).to_str().expect("ascii"))
+}
+
+/// A `Cookie` header value for a new random user; returns the user's id too.
+pub fn signed_in() -> (ObjectId, String) {
+    let id = ObjectId::new();
+    (id, cookie_for(id, &format!("{}@test.dev", id.to_hex())))
+}
+
+/// The `name=value` part of a `Set-Cookie` header.
+pub fn cookie_pair(set_cookie: &str) -> String {
+    set_cookie.split(';').next().unwrap_or_default().to_owned()
+}
+
+/// An HTTP client for one running app.
+#[derive(Clone)]
+pub struct TestClient {
+    pub base: String,
+    http: reqwest::Client,
+}
+
+impl TestClient {
+    pub fn new(base: impl Into<String>) -> Self {
+        Self {
+            base: base.into(),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client builds"),
+        }
+    }
+
+    pub fn request(
+        &self,
+        method: Method,
+        path: &str,
+        cookie: Option<&str>,
+    ) -> reqwest::RequestBuilder {
+        let builder = self.http.request(method, format!("{}{path}", self.base));
+        match cookie {
+            Some(cookie) => builder.header(reqwest::header::COOKIE, cookie),
+            None => builder,
+        }
+    }
+
+    pub async fn get(&self, path: &str, cookie: Option<&str>) -> Response {
+        self.request(Method::GET, path, cookie)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn send_json(
+        &self,
+        method: Method,
+        path: &str,
+        body: &Value,
+        cookie: Option<&str>,
+    ) -> Response {
+        self.request(method, path, cookie)
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn post(&self, path: &str, body: &Value, cookie: Option<&str>) -> Response {
+        self.send_json(Method::POST, path, body, cookie).await
+    }
+
+    pub async fn put(&self, path: &str, body: &Value, cookie: Option<&str>) -> Response {
+        self.send_json(Method::PUT, path, body, cookie).await
+    }
+
+    pub async fn delete(&self, path: &str, cookie: Option<&str>) -> Response {
+        self.request(Method::DELETE, path, cookie)
+            .send()
+            .await
+            .expect("request sent")
+    }
+}
+
+/// Status and JSON body of a response.
+pub async fn status_and_json(response: Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("body read");
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, body)
+}
+
+/// The messages of a contract error body, in order.
+pub fn error_messages(body: &Value) -> Vec<String> {
+    body["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .filter_map(|error| error["message"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The `(field, message)` pairs of a contract error body.
+pub fn field_errors(body: &Value) -> Vec<(String, String)> {
+    body["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .filter_map(|error| {
+                    Some((
+                        error["field"].as_str()?.to_owned(),
+                        error["message"].as_str()?.to_owned(),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Polls `probe` every 20 ms until it returns `Some`, or panics after `seconds`.
+pub async fn eventually<T, F, Fut>(seconds: u64, what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        if tokio::time::Instant::now() > deadline {
+            panic!("timed out after {seconds}s waiting for {what}");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

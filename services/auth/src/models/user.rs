@@ -1,0 +1,254 @@
+//! Users: credentials parsed from input, argon2id password hashes, and their collection.
+
+use std::sync::{Arc, LazyLock};
+
+use argon2::Argon2;
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use common::bson::{doc, oid::ObjectId};
+use common::{ApiError, ApiResult, JsonBody};
+use mongodb::options::IndexOptions;
+use mongodb::{Collection, Database, IndexModel};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tokio::sync::OnceCell;
+use validator::ValidateEmail;
+
+const EMAIL_INVALID: &str = "Email must be valid";
+const PASSWORD_LENGTH: &str = "Password must be between 4 and 20 characters";
+const PASSWORD_MISSING: &str = "You must supply a password";
+const INVALID_CREDENTIALS: &str = "Invalid credentials";
+
+/// A syntactically valid email, trimmed and lower-cased.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(body: &JsonBody) -> Result<Self, &'static str> {
+        let email = body.text("email").ok_or(EMAIL_INVALID)?.to_lowercase();
+        if email.len() <= 254 && email.validate_email() {
+            Ok(Email(email))
+        } else {
+            Err(EMAIL_INVALID)
+        }
+    }
+}
+
+/// A password as typed, trimmed (the original's validator trimmed it too).
+#[derive(Clone)]
+pub struct Password(String);
+
+impl Password {
+    /// A new account's password: 4 to 20 characters after trimming.
+    pub fn parse_new(body: &JsonBody) -> Result<Self, &'static str> {
+        match body.get("password").and_then(Value::as_str).map(str::trim) {
+            Some(password) if (4..=20).contains(&password.chars().count()) => {
+                Ok(Password(password.to_owned()))
+            }
+            _ => Err(PASSWORD_LENGTH),
+        }
+    }
+
+    /// A sign-in password: anything non-blank (length rules may have changed since sign-up).
+    pub fn parse_existing(body: &JsonBody) -> Result<Self, &'static str> {
+        body.text("password")
+            .map(|password| Password(password.to_owned()))
+            .ok_or(PASSWORD_MISSING)
+    }
+}
+
+pub struct Credentials {
+    pub email: Email,
+    pub password: Password,
+}
+
+impl Credentials {
+    pub fn parse_new(body: &JsonBody) -> ApiResult<Self> {
+        Self::combine(Email::parse(body), Password::parse_new(body))
+    }
+
+    pub fn parse_existing(body: &JsonBody) -> ApiResult<Self> {
+        Self::combine(Email::parse(body), Password::parse_existing(body))
+    }
+
+    fn combine(
+        email: Result<Email, &'static str>,
+        password: Result<Password, &'static str>,
+    ) -> ApiResult<Self> {
+        match (email, password) {
+            (Ok(email), Ok(password)) => Ok(Credentials { email, password }),
+            (email, password) => Err(ApiError::validation([
+                ("email", email.err()),
+                ("password", password.err()),
+            ])),
+        }
+    }
+}
+
+/// A signed-up user as the API shows it.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: ObjectId,
+    pub email: String,
+}
+
+impl User {
+    pub fn view(&self) -> Value {
+        json!({ "id": self.id.to_hex(), "email": self.email })
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct UserDocument {
+    #[serde(rename = "_id")]
+    id: ObjectId,
+    email: String,
+    /// argon2id PHC string.
+    password: String,
+}
+
+/// A hash to verify against when the email is unknown, so both failures take as long.
+static DECOY_HASH: LazyLock<String> = LazyLock::new(|| hash("decoy-password").unwrap_or_default());
+
+/// The users collection.
+#[derive(Clone)]
+pub struct Users {
+    collection: Collection<UserDocument>,
+    indexes: Arc<OnceCell<()>>,
+}
+
+impl Users {
+    pub fn new(db: &Database) -> Self {
+        Self {
+            collection: db.collection("users"),
+            indexes: Arc::default(),
+        }
+    }
+
+    /// The unique email index is what makes concurrent sign-ups safe, so no user is written
+    /// before it exists. Runs once; a failure (database down) is retried on the next call.
+    pub async fn ensure_indexes(&self) -> ApiResult<()> {
+        self.indexes
+            .get_or_try_init(|| async {
+                let unique_email = IndexModel::builder()
+                    .keys(doc! { "email": 1 })
+                    .options(
+                        IndexOptions::builder()
+                            .unique(true)
+                            .name("email_unique".to_owned())
+                            .build(),
+                    )
+                    .build();
+                self.collection.create_index(unique_email).await.map(drop)
+            })
+            .await
+            .map(drop)
+            .map_err(ApiError::from)
+    }
+
+    pub async fn create(&self, credentials: Credentials) -> ApiResult<User> {
+        self.ensure_indexes().await?;
+        let password = credentials.password.0;
+        let hashed = tokio::task::spawn_blocking(move || hash(&password))
+            .await
+            .map_err(ApiError::internal)??;
+        let document = UserDocument {
+            id: ObjectId::new(),
+            email: credentials.email.0,
+            password: hashed,
+        };
+        match self.collection.insert_one(&document).await {
+            Ok(_) => Ok(User {
+                id: document.id,
+                email: document.email,
+            }),
+            Err(error) if common::mongo::is_duplicate_key(&error) => {
+                Err(ApiError::bad_request("Email in use"))
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// The user whose email and password match; one answer for every mismatch.
+    pub async fn authenticate(&self, credentials: Credentials) -> ApiResult<User> {
+        let found = self
+            .collection
+            .find_one(doc! { "email": &credentials.email.0 })
+            .await?;
+        let stored_hash = found
+            .as_ref()
+            .map_or_else(|| DECOY_HASH.clone(), |user| user.password.clone());
+        let password = credentials.password.0;
+        let matches = tokio::task::spawn_blocking(move || verify(&password, &stored_hash))
+            .await
+            .map_err(ApiError::internal)?;
+        match found {
+            Some(user) if matches => Ok(User {
+                id: user.id,
+                email: user.email,
+            }),
+            _ => Err(ApiError::bad_request(INVALID_CREDENTIALS)),
+        }
+    }
+}
+
+fn hash(password: &str) -> ApiResult<String> {
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|hash| hash.to_string())
+        .map_err(|error| ApiError::internal(anyhow_msg(error)))
+}
+
+fn verify(password: &str, stored: &str) -> bool {
+    PasswordHash::new(stored).is_ok_and(|hash| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &hash)
+            .is_ok()
+    })
+}
+
+fn anyhow_msg(error: impl std::fmt::Display) -> std::io::Error {
+    std::io::Error::other(error.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(value: Value) -> JsonBody {
+        JsonBody(value.as_object().cloned().unwrap())
+    }
+
+    #[test]
+    fn emails_are_trimmed_and_lower_cased() {
+        let email = Email::parse(&body(json!({ "email": "  Bob@Example.COM " }))).unwrap();
+        assert_eq!(email, Email("bob@example.com".into()));
+    }
+
+    #[test]
+    fn bad_emails_and_passwords_are_refused_per_field() {
+        for bad in [json!("nope"), json!(""), json!({ "$ne": null }), json!(42)] {
+            assert_eq!(
+                Email::parse(&body(json!({ "email": bad }))),
+                Err(EMAIL_INVALID)
+            );
+        }
+        for bad in [
+            json!("abc"),
+            json!("  abc   "),
+            json!("x".repeat(21)),
+            json!({ "$ne": null }),
+        ] {
+            assert!(Password::parse_new(&body(json!({ "password": bad }))).is_err());
+        }
+        assert!(Password::parse_new(&body(json!({ "password": "  abcd  " }))).is_ok());
+    }
+
+    #[test]
+    fn hashes_are_argon2id_and_verify() {
+        let hashed = hash("secret").unwrap();
+        assert!(hashed.starts_with("$argon2id$"), "{hashed}");
+        assert!(verify("secret", &hashed));
+        assert!(!verify("other", &hashed));
+    }
+}

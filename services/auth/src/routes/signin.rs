@@ -1,0 +1,18 @@
+use axum::Json;
+use axum::extract::State;
+use axum::response::IntoResponse;
+use common::{ApiResult, JsonBody, Sessions};
+
+use crate::models::user::{Credentials, Users};
+
+/// `POST /api/users/signin`: checks the credentials and starts a session.
+pub async fn signin(
+    State(users): State<Users>,
+    State(sessions): State<Sessions>,
+    body: JsonBody,
+) -> ApiResult<impl IntoResponse> {
+    let credentials = Credentials::parse_existing(&body)?;
+    let user = users.authenticate(credentials).await?;
+    let token = sessions.issue(user.id, &user.email)?;
+    Ok((sessions.set_cookie_header(&token), Json(user.view())))
+}

@@ -1,0 +1,23 @@
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use common::{ApiResult, JsonBody, Sessions};
+
+use crate::models::user::{Credentials, Users};
+
+/// `POST /api/users/signup`: creates the account and signs it in.
+pub async fn signup(
+    State(users): State<Users>,
+    State(sessions): State<Sessions>,
+    body: JsonBody,
+) -> ApiResult<impl IntoResponse> {
+    let credentials = Credentials::parse_new(&body)?;
+    let user = users.create(credentials).await?;
+    let token = sessions.issue(user.id, &user.email)?;
+    Ok((
+        StatusCode::CREATED,
+        sessions.set_cookie_header(&token),
+        Json(user.view()),
+    ))
+}

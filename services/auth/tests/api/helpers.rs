@@ -1,0 +1,59 @@
+use auth::configuration::Settings;
+use auth::startup::Application;
+use common::settings::HttpSettings;
+use common::testkit::{self, TEST_JWT_KEY, TestClient};
+use mongodb::Database;
+use serde_json::{Value, json};
+
+/// The auth service running on a random port against a fresh database of the shared server.
+pub struct TestApp {
+    pub api: TestClient,
+    pub db: Database,
+}
+
+pub async fn spawn_app() -> TestApp {
+    let mongo_url = testkit::fresh_mongo_url("auth");
+    let settings = Settings {
+        http: HttpSettings {
+            port: 0,
+            jwt_key: TEST_JWT_KEY.into(),
+            cookie_secure: false,
+        },
+        mongo_url: mongo_url.clone(),
+    };
+    let app = Application::build(settings).await.expect("auth starts");
+    let port = app.port();
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    TestApp {
+        api: TestClient::new(format!("http://127.0.0.1:{port}")),
+        db: common::mongo::connect(&mongo_url, "auth").await.unwrap(),
+    }
+}
+
+impl TestApp {
+    pub async fn signup(&self, email: &str, password: &str) -> reqwest::Response {
+        self.api
+            .post(
+                "/api/users/signup",
+                &json!({ "email": email, "password": password }),
+                None,
+            )
+            .await
+    }
+
+    pub async fn signin(&self, body: Value) -> reqwest::Response {
+        self.api.post("/api/users/signin", &body, None).await
+    }
+}
+
+/// The `session=...` pair a response sets.
+pub fn session_cookie(response: &reqwest::Response) -> Option<String> {
+    set_cookie(response).map(|value| testkit::cookie_pair(&value))
+}
+
+pub fn set_cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get(reqwest::header::SET_COOKIE)
+        .map(|value| value.to_str().unwrap().to_owned())
+}

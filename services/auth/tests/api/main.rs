@@ -1,0 +1,5 @@
+mod currentuser;
+mod helpers;
+mod signin;
+mod signout;
+mod signup;
