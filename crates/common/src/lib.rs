@@ -1,11 +1,14 @@
 //! Shared plumbing for the ticketing services: one way to do each thing.
 
 pub mod error;
+pub mod events;
 pub mod http;
 pub mod input;
+pub mod money;
 pub mod mongo;
 pub mod session;
 pub mod settings;
+pub mod tasks;
 pub mod telemetry;
 #[cfg(feature = "testkit")]
 pub mod testkit;

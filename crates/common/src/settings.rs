@@ -80,3 +80,20 @@ pub fn or_exit<T, E: Display>(result: Result<T, E>) -> T {
         std::process::exit(1)
     })
 }
+
+/// Where the event bus is, and the namespace isolating this fleet on it.
+#[derive(Debug, Clone)]
+pub struct EventSettings {
+    pub nats_url: String,
+    /// Prefix for streams and subjects; empty in production (see `events::Namespace`).
+    pub namespace: String,
+}
+
+impl EventSettings {
+    pub fn from_env() -> Result<Self, SettingError> {
+        Ok(Self {
+            nats_url: required("NATS_URL")?,
+            namespace: optional("NATS_NAMESPACE", String::new())?,
+        })
+    }
+}

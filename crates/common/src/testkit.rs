@@ -199,3 +199,70 @@ where
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
+
+/// A connection to the shared NATS server in a namespace of its own, streams created.
+pub async fn fresh_bus() -> crate::events::EventBus {
+    use crate::events::{EventBus, Namespace};
+    let bus = EventBus::connect(&nats_url(), Namespace::new(unique_name("t")))
+        .await
+        .expect("NATS reachable");
+    bus.ensure_streams().await.expect("streams created");
+    bus
+}
+
+/// A message stored in a stream, as a test inspects it.
+#[derive(Debug, Clone)]
+pub struct StoredEvent {
+    pub message_id: Option<String>,
+    pub payload: Value,
+}
+
+/// Every message stored so far under `subject` in the bus's namespace, in stream order.
+pub async fn stored_events(
+    bus: &crate::events::EventBus,
+    subject: crate::events::Subject,
+) -> Vec<StoredEvent> {
+    let namespace = bus.namespace();
+    let stream = bus
+        .jetstream()
+        .get_stream(namespace.stream(subject.stream().as_str()))
+        .await
+        .expect("stream exists");
+    let last = stream
+        .get_info()
+        .await
+        .expect("stream info")
+        .state
+        .last_sequence;
+    let wanted = namespace.subject(subject.as_str());
+    let mut events = Vec::new();
+    for sequence in 1..=last {
+        let Ok(message) = stream.get_raw_message(sequence).await else {
+            continue;
+        };
+        if message.subject.as_str() != wanted {
+            continue;
+        }
+        events.push(StoredEvent {
+            message_id: message
+                .headers
+                .get(async_nats::header::NATS_MESSAGE_ID)
+                .map(|id| id.to_string()),
+            payload: serde_json::from_slice(&message.payload).unwrap_or(Value::Null),
+        });
+    }
+    events
+}
+
+/// Waits until `count` messages are stored under `subject` and returns them all.
+pub async fn wait_for_events(
+    bus: &crate::events::EventBus,
+    subject: crate::events::Subject,
+    count: usize,
+) -> Vec<StoredEvent> {
+    eventually(10, &format!("{count} {subject} event(s)"), || async {
+        let events = stored_events(bus, subject).await;
+        (events.len() >= count).then_some(events)
+    })
+    .await
+}

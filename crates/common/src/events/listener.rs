@@ -1,0 +1,249 @@
+//! Durable pull consumers with explicit acknowledgement, bounded retries and a dead-letter stream.
+//!
+//! One consumer per service and subject (`orders-ticket-updated`). Messages are handled one at
+//! a time, in stream order, so versioned replicas see events in the order they were stored; a
+//! handler that asks to retry later gets a delayed redelivery with back-off. After
+//! [`MAX_DELIVERIES`] failed deliveries the message is copied to the dead-letter stream, logged
+//! with its subject, id and last error, and terminated: visible, never silently dropped.
+
+use std::future::Future;
+use std::time::Duration;
+
+use async_nats::HeaderMap;
+use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
+use async_nats::jetstream::message::PublishMessage;
+use async_nats::jetstream::{AckKind, Message};
+use futures::StreamExt;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::bus::{DEAD_LETTER_STREAM, EventBus};
+use super::contracts::Event;
+
+/// How many times a message is delivered before it is set aside.
+pub const MAX_DELIVERIES: i64 = 12;
+
+/// Why a handler did not finish a message.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// Not now: a dependency is down, or an earlier event has not arrived yet.
+    #[error("retry later: {0:#}")]
+    Retry(anyhow::Error),
+    /// Never: the message can not be handled however often it is retried.
+    #[error("rejected: {0:#}")]
+    Reject(anyhow::Error),
+}
+
+impl HandlerError {
+    pub fn retry(reason: impl std::fmt::Display) -> Self {
+        HandlerError::Retry(anyhow::anyhow!("{reason}"))
+    }
+
+    pub fn reject(reason: impl std::fmt::Display) -> Self {
+        HandlerError::Reject(anyhow::anyhow!("{reason}"))
+    }
+}
+
+impl From<mongodb::error::Error> for HandlerError {
+    fn from(error: mongodb::error::Error) -> Self {
+        HandlerError::Retry(error.into())
+    }
+}
+
+impl From<crate::ApiError> for HandlerError {
+    fn from(error: crate::ApiError) -> Self {
+        HandlerError::Retry(error.into())
+    }
+}
+
+pub type HandlerResult = Result<(), HandlerError>;
+
+/// The delay before a failed message is delivered again: 100 ms doubling to 10 s.
+pub fn retry_delay(delivered: i64) -> Duration {
+    let exponent = delivered.clamp(1, 8) as u32 - 1;
+    Duration::from_millis(100 * 2u64.pow(exponent)).min(Duration::from_secs(10))
+}
+
+/// The durable consumer name of `service` for `subject`: `orders` + `ticket.updated` →
+/// `orders-ticket-updated`.
+pub fn durable_name(service: &str, subject: &str) -> String {
+    format!("{service}-{}", subject.replace('.', "-"))
+}
+
+impl EventBus {
+    /// Runs `handler` for every `E` until `shutdown`; the message in hand is finished first.
+    pub fn listen<E, H, Fut>(
+        &self,
+        service: &str,
+        handler: H,
+        shutdown: CancellationToken,
+    ) -> JoinHandle<()>
+    where
+        E: Event,
+        H: Fn(E) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = HandlerResult> + Send,
+    {
+        let bus = self.clone();
+        let durable = durable_name(service, E::SUBJECT.as_str());
+        tokio::spawn(async move {
+            let mut attempt = 0;
+            while !shutdown.is_cancelled() {
+                match bus.consume::<E, _, _>(&durable, &handler, &shutdown).await {
+                    Ok(()) => attempt = 0,
+                    Err(error) => {
+                        attempt += 1;
+                        tracing::warn!(consumer = %durable, %error, "consumer interrupted; reconnecting");
+                    }
+                }
+                tokio::select! {
+                    _ = shutdown.cancelled() => {}
+                    _ = tokio::time::sleep(retry_delay(attempt)) => {}
+                }
+            }
+            tracing::debug!(consumer = %durable, "consumer stopped");
+        })
+    }
+
+    async fn consume<E, H, Fut>(
+        &self,
+        durable: &str,
+        handler: &H,
+        shutdown: &CancellationToken,
+    ) -> anyhow::Result<()>
+    where
+        E: Event,
+        H: Fn(E) -> Fut,
+        Fut: Future<Output = HandlerResult>,
+    {
+        let stream_name = self.namespace().stream(E::SUBJECT.stream().as_str());
+        let stream = match self.jetstream().get_stream(&stream_name).await {
+            Ok(stream) => stream,
+            Err(_) => {
+                self.ensure_streams().await?;
+                self.jetstream().get_stream(&stream_name).await?
+            }
+        };
+        let consumer: async_nats::jetstream::consumer::Consumer<pull::Config> = stream
+            .get_or_create_consumer(
+                durable,
+                pull::Config {
+                    durable_name: Some(durable.to_owned()),
+                    filter_subject: self.namespace().subject(E::SUBJECT.as_str()),
+                    ack_policy: AckPolicy::Explicit,
+                    deliver_policy: DeliverPolicy::All,
+                    ack_wait: Duration::from_secs(30),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        let mut messages = consumer
+            .stream()
+            .heartbeat(Duration::from_secs(5))
+            .expires(Duration::from_secs(30))
+            .messages()
+            .await?;
+        loop {
+            let next = tokio::select! {
+                _ = shutdown.cancelled() => return Ok(()),
+                next = messages.next() => next,
+            };
+            match next {
+                Some(Ok(message)) => self.handle::<E, _, _>(durable, handler, message).await,
+                Some(Err(error)) => return Err(error.into()),
+                None => return Ok(()),
+            }
+        }
+    }
+
+    async fn handle<E, H, Fut>(&self, durable: &str, handler: &H, message: Message)
+    where
+        E: Event,
+        H: Fn(E) -> Fut,
+        Fut: Future<Output = HandlerResult>,
+    {
+        let delivered = message.info().map(|info| info.delivered).unwrap_or(1);
+        let outcome = match serde_json::from_slice::<E>(&message.payload) {
+            Ok(event) => handler(event).await,
+            Err(error) => Err(HandlerError::reject(format!("malformed payload: {error}"))),
+        };
+        let ack = match outcome {
+            Ok(()) => AckKind::Ack,
+            Err(HandlerError::Retry(error)) if delivered < MAX_DELIVERIES => {
+                tracing::debug!(consumer = %durable, delivered, error = %format!("{error:#}"), "will retry");
+                AckKind::Nak(Some(retry_delay(delivered)))
+            }
+            Err(error) => {
+                if self
+                    .set_aside(durable, &message, delivered, &error.to_string())
+                    .await
+                {
+                    AckKind::Term
+                } else {
+                    // Not copied anywhere yet: keep it in the stream rather than lose it.
+                    AckKind::Nak(Some(retry_delay(delivered)))
+                }
+            }
+        };
+        if let Err(error) = message.ack_with(ack).await {
+            // The message will be redelivered after ack_wait; handlers are idempotent.
+            tracing::warn!(consumer = %durable, %error, "acknowledgement failed");
+        }
+    }
+
+    /// Copies a message that keeps failing to the dead-letter stream and logs it.
+    async fn set_aside(
+        &self,
+        durable: &str,
+        message: &Message,
+        delivered: i64,
+        error: &str,
+    ) -> bool {
+        let message_id = message
+            .headers
+            .as_ref()
+            .and_then(|headers| headers.get(async_nats::header::NATS_MESSAGE_ID))
+            .map(|id| id.to_string())
+            .unwrap_or_default();
+        tracing::error!(
+            consumer = %durable,
+            subject = %message.subject,
+            message_id = %message_id,
+            delivered,
+            error,
+            "message set aside in the {DEAD_LETTER_STREAM} stream"
+        );
+        let mut headers = HeaderMap::new();
+        headers.insert("Ticketing-Original-Subject", message.subject.as_str());
+        headers.insert("Ticketing-Original-Msg-Id", message_id.as_str());
+        headers.insert("Ticketing-Error", error.replace(['\r', '\n'], " ").as_str());
+        headers.insert("Ticketing-Deliveries", delivered.to_string().as_str());
+        let dead_letter = PublishMessage::build()
+            .payload(message.payload.clone())
+            .headers(headers)
+            .message_id(format!("{durable}:{message_id}"));
+        let subject = self.namespace().subject(&format!("deadletter.{durable}"));
+        match self.publish_message(subject, dead_letter).await {
+            Ok(()) => true,
+            Err(error) => {
+                tracing::error!(consumer = %durable, %error, "could not copy the message to the dead-letter stream");
+                false
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_and_stay_bounded() {
+        assert_eq!(retry_delay(1), Duration::from_millis(100));
+        assert_eq!(retry_delay(2), Duration::from_millis(200));
+        assert_eq!(retry_delay(50), Duration::from_secs(10));
+        assert_eq!(
+            durable_name("orders", "ticket.updated"),
+            "orders-ticket-updated"
+        );
+    }
+}

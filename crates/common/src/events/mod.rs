@@ -1,0 +1,14 @@
+//! Events over NATS JetStream: the contracts, the bus, listeners, the outbox relay and the
+//! versioned-concurrency helpers.
+
+pub mod bus;
+pub mod contracts;
+pub mod listener;
+pub mod outbox;
+pub mod versioned;
+
+pub use bus::{BusError, EventBus, Namespace};
+pub use contracts::*;
+pub use listener::{HandlerError, HandlerResult};
+pub use outbox::{Outbox, OutboxRelay, PendingEvent};
+pub use versioned::{Applied, apply_in_order, update_if_current};

@@ -1,0 +1,173 @@
+//! No lost events: a state change and its event are written in one document update, and a relay
+//! publishes whatever is pending — right away, and again after a crash or an outage.
+//!
+//! The pending events live in the changed document itself (an `outbox` array), so the write is
+//! atomic without multi-document transactions. The relay publishes them in array order with
+//! their stable `Nats-Msg-Id` (so a re-publish after a crash is dropped by the stream's duplicate
+//! window) and then pulls them from the document.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bson::{Bson, Document, doc};
+use futures::TryStreamExt;
+use mongodb::Collection;
+use mongodb::options::IndexOptions;
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::bus::EventBus;
+use super::contracts::Event;
+
+/// The document field holding events not yet published.
+pub const OUTBOX_FIELD: &str = "outbox";
+
+/// How often the relay looks for pending events when nothing woke it.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
+
+/// An event waiting in a document to be published.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingEvent {
+    /// The `Nats-Msg-Id`.
+    pub id: String,
+    pub subject: String,
+    /// The JSON payload, exactly as it will be published.
+    pub payload: String,
+}
+
+impl PendingEvent {
+    pub fn of<E: Event>(event: &E) -> Self {
+        PendingEvent {
+            id: event.message_id(),
+            subject: E::SUBJECT.as_str().to_owned(),
+            payload: serde_json::to_string(event).expect("event payloads always serialise"),
+        }
+    }
+
+    pub fn to_bson(&self) -> Bson {
+        bson::to_bson(self).expect("strings always serialise")
+    }
+}
+
+/// Adds "append `event` to the outbox" to an update document (`$set`, `$inc`, ... stay as they are).
+pub fn with_event<E: Event>(mut update: Document, event: &E) -> Document {
+    update.insert(
+        "$push",
+        doc! { OUTBOX_FIELD: PendingEvent::of(event).to_bson() },
+    );
+    update
+}
+
+/// The field value for a new document whose creation is itself an event.
+pub fn outbox_of<E: Event>(event: &E) -> Vec<PendingEvent> {
+    vec![PendingEvent::of(event)]
+}
+
+/// Wakes the relay after a write so the event goes out now rather than at the next sweep.
+#[derive(Clone, Default)]
+pub struct Outbox {
+    wake: Arc<Notify>,
+}
+
+impl Outbox {
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+}
+
+/// Publishes the pending events of some collections.
+pub struct OutboxRelay {
+    bus: EventBus,
+    collections: Vec<Collection<Document>>,
+    outbox: Outbox,
+}
+
+impl OutboxRelay {
+    pub fn new(bus: EventBus, collections: Vec<Collection<Document>>) -> Self {
+        Self {
+            bus,
+            collections,
+            outbox: Outbox::default(),
+        }
+    }
+
+    /// The handle writers use to wake this relay.
+    pub fn outbox(&self) -> Outbox {
+        self.outbox.clone()
+    }
+
+    /// Runs until `shutdown`, publishing pending events whenever woken and every second.
+    pub fn spawn(self, shutdown: CancellationToken) -> JoinHandle<()> {
+        tokio::spawn(async move {
+            for collection in &self.collections {
+                // Lets the sweep find pending events without scanning every document.
+                let index = mongodb::IndexModel::builder()
+                    .keys(doc! { format!("{OUTBOX_FIELD}.id"): 1 })
+                    .options(
+                        IndexOptions::builder()
+                            .sparse(true)
+                            .name("outbox_pending".to_owned())
+                            .build(),
+                    )
+                    .build();
+                if let Err(error) = collection.create_index(index).await {
+                    tracing::warn!(%error, "outbox index not created");
+                }
+            }
+            loop {
+                if let Err(error) = self.publish_pending().await {
+                    tracing::warn!(error = %format!("{error:#}"), "outbox relay will retry");
+                }
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = self.outbox.wake.notified() => {}
+                    _ = tokio::time::sleep(SWEEP_INTERVAL) => {}
+                }
+            }
+        })
+    }
+
+    /// Publishes every pending event once, in each document's order.
+    pub async fn publish_pending(&self) -> anyhow::Result<()> {
+        for collection in &self.collections {
+            let mut pending = collection
+                .find(doc! { format!("{OUTBOX_FIELD}.0"): { "$exists": true } })
+                .projection(doc! { OUTBOX_FIELD: 1 })
+                .await?;
+            while let Some(document) = pending.try_next().await? {
+                self.publish_document(collection, &document).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn publish_document(
+        &self,
+        collection: &Collection<Document>,
+        document: &Document,
+    ) -> anyhow::Result<()> {
+        let events: Vec<PendingEvent> =
+            bson::from_bson(document.get(OUTBOX_FIELD).cloned().unwrap_or(Bson::Null))?;
+        let mut published = Vec::with_capacity(events.len());
+        for event in &events {
+            self.bus
+                .publish_raw(
+                    &event.subject,
+                    &event.id,
+                    event.payload.clone().into_bytes().into(),
+                )
+                .await?;
+            published.push(event.id.clone());
+        }
+        let id = document.get("_id").cloned().unwrap_or(Bson::Null);
+        collection
+            .update_one(
+                doc! { "_id": id },
+                doc! { "$pull": { OUTBOX_FIELD: { "id": { "$in": published } } } },
+            )
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,7 @@
+//! The tickets service: the source of truth for tickets and their reservation.
+
+pub mod configuration;
+pub mod events;
+pub mod models;
+pub mod routes;
+pub mod startup;

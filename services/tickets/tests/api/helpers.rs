@@ -1,0 +1,88 @@
+use common::bson::oid::ObjectId;
+use common::events::EventBus;
+use common::settings::{EventSettings, HttpSettings};
+use common::testkit::{self, TEST_JWT_KEY, TestClient, status_and_json};
+use mongodb::Database;
+use serde_json::{Value, json};
+use tickets::configuration::Settings;
+use tickets::startup::Application;
+
+/// The tickets service on a random port, with a fresh database and its own NATS namespace.
+pub struct TestApp {
+    pub api: TestClient,
+    pub db: Database,
+    pub bus: EventBus,
+    pub settings: Settings,
+}
+
+pub async fn spawn_app() -> TestApp {
+    let bus = testkit::fresh_bus().await;
+    let settings = Settings {
+        http: HttpSettings {
+            port: 0,
+            jwt_key: TEST_JWT_KEY.into(),
+            cookie_secure: false,
+        },
+        mongo_url: testkit::fresh_mongo_url("tickets"),
+        events: EventSettings {
+            nats_url: testkit::nats_url(),
+            namespace: namespace_of(&bus),
+        },
+        relay_events: true,
+    };
+    spawn_with(settings, bus).await
+}
+
+pub async fn spawn_with(settings: Settings, bus: EventBus) -> TestApp {
+    let app = Application::build(settings.clone())
+        .await
+        .expect("tickets starts");
+    let port = app.port();
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    TestApp {
+        api: TestClient::new(format!("http://127.0.0.1:{port}")),
+        db: common::mongo::connect(&settings.mongo_url, "tickets")
+            .await
+            .unwrap(),
+        bus,
+        settings,
+    }
+}
+
+fn namespace_of(bus: &EventBus) -> String {
+    // The namespace is the prefix of any subject.
+    bus.namespace()
+        .subject("x")
+        .trim_end_matches(".x")
+        .to_owned()
+}
+
+impl TestApp {
+    /// Lists a ticket as a new seller; returns the seller's cookie and the ticket.
+    pub async fn listed_ticket(&self, title: &str, price: f64) -> (String, Value) {
+        let (_, cookie) = testkit::signed_in();
+        let (status, ticket) = status_and_json(
+            self.api
+                .post(
+                    "/api/tickets",
+                    &json!({ "title": title, "price": price }),
+                    Some(&cookie),
+                )
+                .await,
+        )
+        .await;
+        assert_eq!(status, 201, "{ticket}");
+        (cookie, ticket)
+    }
+
+    pub async fn ticket(&self, id: &str) -> Value {
+        let (status, ticket) =
+            status_and_json(self.api.get(&format!("/api/tickets/{id}"), None).await).await;
+        assert_eq!(status, 200);
+        ticket
+    }
+}
+
+pub fn new_id() -> String {
+    ObjectId::new().to_hex()
+}

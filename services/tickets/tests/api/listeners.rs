@@ -1,0 +1,160 @@
+use chrono::Utc;
+use common::events::{OrderCancelled, OrderCreated, OrderStatus, OrderTicket, Subject, TicketRef};
+use common::testkit::{
+    error_messages, eventually, status_and_json, stored_events, wait_for_events,
+};
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, new_id, spawn_app};
+
+fn order_for(ticket: &Value, order_id: &str) -> OrderCreated {
+    OrderCreated {
+        id: order_id.to_owned(),
+        version: 0,
+        status: OrderStatus::Created,
+        user_id: new_id(),
+        expires_at: Utc::now(),
+        ticket: OrderTicket {
+            id: ticket["id"].as_str().unwrap().to_owned(),
+            price: ticket["price"].as_f64().unwrap(),
+        },
+    }
+}
+
+fn cancellation(ticket: &Value, order_id: &str) -> OrderCancelled {
+    OrderCancelled {
+        id: order_id.to_owned(),
+        version: 1,
+        ticket: TicketRef {
+            id: ticket["id"].as_str().unwrap().to_owned(),
+        },
+    }
+}
+
+async fn wait_for_version(app: &TestApp, id: &str, version: i64) -> Value {
+    eventually(10, &format!("ticket version {version}"), || async {
+        let ticket = app.ticket(id).await;
+        (ticket["version"] == version).then_some(ticket)
+    })
+    .await
+}
+
+#[tokio::test]
+async fn an_order_reserves_the_ticket_and_a_reserved_ticket_cannot_be_edited() {
+    let app = spawn_app().await;
+    let (cookie, ticket) = app.listed_ticket("show", 30.0).await;
+    let id = ticket["id"].as_str().unwrap();
+    let order_id = new_id();
+    app.bus
+        .publish(&order_for(&ticket, &order_id))
+        .await
+        .unwrap();
+
+    let reserved = wait_for_version(&app, id, 1).await;
+    assert_eq!(reserved["orderId"], order_id.as_str());
+    let events = wait_for_events(&app.bus, Subject::TicketUpdated, 1).await;
+    assert_eq!(events[0].payload["orderId"], order_id.as_str());
+    assert_eq!(events[0].payload["version"], 1);
+
+    let (status, body) = status_and_json(
+        app.api
+            .put(
+                &format!("/api/tickets/{id}"),
+                &json!({ "title": "x", "price": 1 }),
+                Some(&cookie),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(
+        (status, error_messages(&body)),
+        (400, vec!["Cannot edit a reserved ticket".to_owned()])
+    );
+
+    let (_, listed) = status_and_json(app.api.get("/api/tickets", None).await).await;
+    assert_eq!(listed, json!([]), "a reserved ticket is not for sale");
+}
+
+#[tokio::test]
+async fn a_duplicate_order_created_changes_nothing() {
+    let app = spawn_app().await;
+    let (_, ticket) = app.listed_ticket("dup", 30.0).await;
+    let id = ticket["id"].as_str().unwrap();
+    let order = order_for(&ticket, &new_id());
+    app.bus.publish(&order).await.unwrap();
+    wait_for_version(&app, id, 1).await;
+    // A redelivery under a new message id (so the stream does not drop it).
+    let raw = serde_json::to_vec(&order).unwrap();
+    app.bus
+        .publish_raw("order.created", "redelivery", raw.into())
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(app.ticket(id).await["version"], 1);
+    assert_eq!(
+        stored_events(&app.bus, Subject::TicketUpdated).await.len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn cancelling_another_order_never_frees_the_ticket() {
+    let app = spawn_app().await;
+    let (_, ticket) = app.listed_ticket("held", 30.0).await;
+    let id = ticket["id"].as_str().unwrap();
+    let (order_a, order_b) = (new_id(), new_id());
+    app.bus
+        .publish(&order_for(&ticket, &order_b))
+        .await
+        .unwrap();
+    wait_for_version(&app, id, 1).await;
+
+    app.bus
+        .publish(&cancellation(&ticket, &order_a))
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let still = app.ticket(id).await;
+    assert_eq!(
+        (still["orderId"].clone(), still["version"].clone()),
+        (json!(order_b), json!(1))
+    );
+
+    app.bus
+        .publish(&cancellation(&ticket, &order_b))
+        .await
+        .unwrap();
+    let freed = wait_for_version(&app, id, 2).await;
+    assert!(freed.get("orderId").is_none());
+    let events = wait_for_events(&app.bus, Subject::TicketUpdated, 2).await;
+    assert_eq!(events[1].payload["version"], 2);
+    assert!(events[1].payload.get("orderId").is_none());
+}
+
+#[tokio::test]
+async fn a_late_order_created_after_its_cancellation_does_not_reserve() {
+    let app = spawn_app().await;
+    let (_, ticket) = app.listed_ticket("late", 30.0).await;
+    let id = ticket["id"].as_str().unwrap();
+    let order_id = new_id();
+    app.bus
+        .publish(&cancellation(&ticket, &order_id))
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    app.bus
+        .publish(&order_for(&ticket, &order_id))
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let after = app.ticket(id).await;
+    assert_eq!(after["version"], 0);
+    assert!(after.get("orderId").is_none());
+    // A different order can still reserve it.
+    app.bus
+        .publish(&order_for(&ticket, &new_id()))
+        .await
+        .unwrap();
+    let reserved = wait_for_version(&app, id, 1).await;
+    assert_ne!(reserved["orderId"], Value::from(order_id));
+}

@@ -1,0 +1,6 @@
+mod create;
+mod helpers;
+mod listeners;
+mod outbox;
+mod read;
+mod update;
