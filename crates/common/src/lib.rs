@@ -6,6 +6,7 @@ pub mod http;
 pub mod input;
 pub mod money;
 pub mod mongo;
+pub mod service;
 pub mod session;
 pub mod settings;
 pub mod tasks;

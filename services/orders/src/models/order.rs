@@ -1,0 +1,319 @@
+//! Orders: a buyer's hold on a ticket for a limited time, then its payment or cancellation.
+
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use common::bson::{self, doc, oid::ObjectId};
+use common::events::outbox::{outbox_of, with_event};
+use common::events::{
+    HandlerError, HandlerResult, OrderCancelled, OrderCreated, OrderStatus, OrderTicket, Outbox,
+    PendingEvent, TicketRef, update_if_current,
+};
+use common::input::parse_object_id;
+use common::money::Price;
+use common::{ApiError, ApiResult, JsonBody};
+use futures::TryStreamExt;
+use mongodb::options::IndexOptions;
+use mongodb::{Collection, Database, IndexModel};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::ticket::TicketReplica;
+
+const TICKET_ID_REQUIRED: &str = "TicketId must be provided";
+const TICKET_VERSION_INVALID: &str = "TicketVersion must be a non-negative integer";
+const WRITE_ATTEMPTS: usize = 5;
+
+/// What a buyer sends to reserve a ticket.
+#[derive(Debug, Clone)]
+pub struct OrderRequest {
+    pub ticket_id: ObjectId,
+    /// The version of the ticket the buyer saw (the price lock), when sent.
+    pub ticket_version: Option<i64>,
+}
+
+impl OrderRequest {
+    pub fn parse(body: &JsonBody) -> ApiResult<Self> {
+        let ticket_id = body
+            .text("ticketId")
+            .and_then(parse_object_id)
+            .ok_or(TICKET_ID_REQUIRED);
+        let ticket_version = match body.get("ticketVersion") {
+            None => Ok(None),
+            Some(value) => value
+                .as_i64()
+                .filter(|version| *version >= 0)
+                .map(Some)
+                .ok_or(TICKET_VERSION_INVALID),
+        };
+        match (ticket_id, ticket_version) {
+            (Ok(ticket_id), Ok(ticket_version)) => Ok(OrderRequest {
+                ticket_id,
+                ticket_version,
+            }),
+            (id, version) => Err(ApiError::validation([
+                ("ticketId", id.err()),
+                ("ticketVersion", version.err()),
+            ])),
+        }
+    }
+}
+
+/// The ticket as it was when the order was made.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TicketSnapshot {
+    pub id: String,
+    pub title: String,
+    pub price_cents: i64,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Order {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub user_id: String,
+    pub status: OrderStatus,
+    pub expires_at: bson::DateTime,
+    pub version: i64,
+    pub ticket: TicketSnapshot,
+    /// The ticket id while this order holds it. A unique sparse index on it is what makes
+    /// reservation atomic: of concurrent orders for one ticket, one insert wins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active_ticket: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outbox: Vec<PendingEvent>,
+}
+
+impl Order {
+    pub fn expires_at(&self) -> DateTime<Utc> {
+        self.expires_at.to_chrono()
+    }
+
+    pub fn view(&self) -> Value {
+        json!({
+            "id": self.id.to_hex(),
+            "userId": self.user_id,
+            "status": self.status,
+            "expiresAt": self.expires_at().to_rfc3339_opts(SecondsFormat::Millis, true),
+            "version": self.version,
+            "ticket": {
+                "id": self.ticket.id,
+                "title": self.ticket.title,
+                "price": Price::from_cents(self.ticket.price_cents).amount(),
+                "version": self.ticket.version,
+            },
+        })
+    }
+
+    fn created_event(&self) -> OrderCreated {
+        OrderCreated {
+            id: self.id.to_hex(),
+            version: self.version,
+            status: self.status,
+            user_id: self.user_id.clone(),
+            expires_at: self.expires_at(),
+            ticket: OrderTicket {
+                id: self.ticket.id.clone(),
+                price: Price::from_cents(self.ticket.price_cents).amount(),
+            },
+        }
+    }
+}
+
+/// The orders collection; every change records its event in the same write.
+#[derive(Clone)]
+pub struct Orders {
+    collection: Collection<Order>,
+    tickets: TicketReplica,
+    outbox: Outbox,
+    window: Duration,
+}
+
+impl Orders {
+    pub const COLLECTION: &'static str = "orders";
+
+    pub fn new(db: &Database, tickets: TicketReplica, outbox: Outbox, window: Duration) -> Self {
+        Self {
+            collection: db.collection(Self::COLLECTION),
+            tickets,
+            outbox,
+            window,
+        }
+    }
+
+    pub async fn ensure_indexes(&self) -> mongodb::error::Result<()> {
+        let one_active_order_per_ticket = IndexModel::builder()
+            .keys(doc! { "activeTicket": 1 })
+            .options(
+                IndexOptions::builder()
+                    .unique(true)
+                    .sparse(true)
+                    .name("one_active_order_per_ticket".to_owned())
+                    .build(),
+            )
+            .build();
+        let by_user = IndexModel::builder()
+            .keys(doc! { "userId": 1, "_id": 1 })
+            .build();
+        self.collection
+            .create_indexes([one_active_order_per_ticket, by_user])
+            .await
+            .map(drop)
+    }
+
+    /// Reserves the ticket for `user_id`; exactly one of any number of concurrent calls wins.
+    pub async fn reserve(&self, user_id: &str, request: OrderRequest) -> ApiResult<Order> {
+        let ticket = self
+            .tickets
+            .find(request.ticket_id)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+        if request
+            .ticket_version
+            .is_some_and(|seen| seen != ticket.version)
+        {
+            return Err(ApiError::Conflict("Ticket has changed".into()));
+        }
+        // Whole milliseconds, so the stored time, the API and the event agree exactly.
+        let expires_at = bson::DateTime::from_millis((Utc::now() + self.window).timestamp_millis());
+        let mut order = Order {
+            id: ObjectId::new(),
+            user_id: user_id.to_owned(),
+            status: OrderStatus::Created,
+            expires_at,
+            version: 0,
+            ticket: TicketSnapshot {
+                id: ticket.id.to_hex(),
+                title: ticket.title.clone(),
+                price_cents: ticket.price().cents(),
+                version: ticket.version,
+            },
+            active_ticket: Some(ticket.id.to_hex()),
+            outbox: Vec::new(),
+        };
+        order.outbox = outbox_of(&order.created_event());
+        match self.collection.insert_one(&order).await {
+            Ok(_) => {
+                self.outbox.wake();
+                order.outbox.clear();
+                Ok(order)
+            }
+            Err(error) if common::mongo::is_duplicate_key(&error) => {
+                Err(ApiError::bad_request("Ticket is already reserved"))
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    pub async fn of_user(&self, user_id: &str) -> ApiResult<Vec<Order>> {
+        let cursor = self
+            .collection
+            .find(doc! { "userId": user_id })
+            .sort(doc! { "_id": 1 })
+            .projection(doc! { "outbox": 0 })
+            .await?;
+        Ok(cursor.try_collect().await?)
+    }
+
+    async fn find(&self, id: ObjectId) -> mongodb::error::Result<Option<Order>> {
+        self.collection
+            .find_one(doc! { "_id": id })
+            .projection(doc! { "outbox": 0 })
+            .await
+    }
+
+    /// The order, if it exists (404) and belongs to `user_id` (401).
+    pub async fn owned_by(&self, id: ObjectId, user_id: &str) -> ApiResult<Order> {
+        let order = self.find(id).await?.ok_or(ApiError::NotFound)?;
+        if order.user_id != user_id {
+            return Err(ApiError::NotAuthorized);
+        }
+        Ok(order)
+    }
+
+    /// Cancels a pending order and frees its ticket; a cancelled one stays as it is (nothing
+    /// published); a completed one is refused.
+    pub async fn cancel(&self, mut order: Order) -> ApiResult<()> {
+        for _ in 0..WRITE_ATTEMPTS {
+            match order.status {
+                OrderStatus::Complete => {
+                    return Err(ApiError::bad_request("Cannot cancel a completed order"));
+                }
+                OrderStatus::Cancelled => return Ok(()),
+                OrderStatus::Created | OrderStatus::AwaitingPayment => {}
+            }
+            let event = OrderCancelled {
+                id: order.id.to_hex(),
+                version: order.version + 1,
+                ticket: TicketRef {
+                    id: order.ticket.id.clone(),
+                },
+            };
+            let update = doc! { "$set": { "status": OrderStatus::Cancelled.as_str() }, "$unset": { "activeTicket": "" } };
+            if update_if_current(
+                &self.collection,
+                doc! { "_id": order.id },
+                order.version,
+                with_event(update, &event),
+            )
+            .await?
+            .is_some()
+            {
+                self.outbox.wake();
+                return Ok(());
+            }
+            order = self.find(order.id).await?.ok_or(ApiError::NotFound)?;
+        }
+        Err(ApiError::Conflict("Order has changed".into()))
+    }
+
+    /// `expiration.complete`: cancels the order only if it is still waiting for payment.
+    pub async fn expire(&self, order_id: &str) -> HandlerResult {
+        let Some(order) = self.find(object_id(order_id)?).await? else {
+            return Err(HandlerError::reject(format!("unknown order {order_id}")));
+        };
+        if !order.status.is_pending() {
+            return Ok(());
+        }
+        self.cancel(order).await.map_err(HandlerError::from)
+    }
+
+    /// `payment.created`: the order is paid.
+    pub async fn complete(&self, order_id: &str) -> HandlerResult {
+        let id = object_id(order_id)?;
+        for _ in 0..WRITE_ATTEMPTS {
+            let Some(order) = self.find(id).await? else {
+                return Err(HandlerError::reject(format!("unknown order {order_id}")));
+            };
+            match order.status {
+                OrderStatus::Complete => return Ok(()),
+                OrderStatus::Cancelled => {
+                    // Payments refuses to charge an order it knows is cancelled; getting here
+                    // means the charge raced the cancellation. Keep the ticket's state, say so.
+                    tracing::error!(
+                        order = order_id,
+                        "payment received for a cancelled order: refund it"
+                    );
+                    return Ok(());
+                }
+                OrderStatus::Created | OrderStatus::AwaitingPayment => {}
+            }
+            let update = doc! { "$set": { "status": OrderStatus::Complete.as_str() } };
+            if update_if_current(&self.collection, doc! { "_id": id }, order.version, update)
+                .await?
+                .is_some()
+            {
+                return Ok(());
+            }
+        }
+        Err(HandlerError::retry("order kept changing"))
+    }
+}
+
+fn object_id(raw: &str) -> Result<ObjectId, HandlerError> {
+    ObjectId::parse_str(raw)
+        .map_err(|_| HandlerError::reject(format!("malformed order id {raw:?}")))
+}

@@ -1,0 +1,18 @@
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use common::{ApiResult, JsonBody, RequireUser};
+use serde_json::Value;
+
+use crate::models::order::{OrderRequest, Orders};
+
+/// `POST /api/orders`: reserves the ticket for the caller, if nobody holds it.
+pub async fn create(
+    State(orders): State<Orders>,
+    RequireUser(user): RequireUser,
+    body: JsonBody,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let request = OrderRequest::parse(&body)?;
+    let order = orders.reserve(&user.id, request).await?;
+    Ok((StatusCode::CREATED, Json(order.view())))
+}

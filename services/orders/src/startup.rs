@@ -1,0 +1,54 @@
+use axum::extract::FromRef;
+use common::Sessions;
+use common::service::{EventService, Server, StartupError};
+
+use crate::configuration::Settings;
+use crate::events::listeners;
+use crate::models::order::Orders;
+use crate::models::ticket::TicketReplica;
+use crate::routes;
+
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub sessions: Sessions,
+    pub orders: Orders,
+}
+
+pub struct Application;
+
+impl Application {
+    pub async fn build(settings: Settings) -> Result<Server, StartupError> {
+        let mut service = EventService::start(
+            "orders",
+            &settings.mongo_url,
+            &settings.events,
+            &[Orders::COLLECTION],
+            settings.relay_events,
+        )
+        .await?;
+        let tickets = TicketReplica::new(&service.db);
+        let orders = Orders::new(
+            &service.db,
+            tickets.clone(),
+            service.outbox.clone(),
+            settings.expiration_window,
+        );
+        if let Err(error) = orders.ensure_indexes().await {
+            tracing::warn!(%error, "orders index not created yet");
+        }
+        listeners::spawn(&service.bus, &orders, &tickets, &mut service.background);
+        let state = AppState {
+            sessions: Sessions::new(&settings.http.jwt_key, settings.http.cookie_secure),
+            orders,
+        };
+        let readiness = service.readiness();
+        Server::bind(
+            "orders",
+            settings.http.port,
+            routes::router(state),
+            readiness,
+            service.background,
+        )
+        .await
+    }
+}

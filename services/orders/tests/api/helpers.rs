@@ -1,0 +1,110 @@
+use std::time::Duration;
+
+use common::bson::{Document, doc, oid::ObjectId};
+use common::events::{EventBus, TicketCreated};
+use common::settings::{EventSettings, HttpSettings};
+use common::testkit::{self, TEST_JWT_KEY, TestClient, eventually, status_and_json};
+use mongodb::Database;
+use orders::configuration::Settings;
+use orders::startup::Application;
+use serde_json::{Value, json};
+
+/// The orders service on a random port, with a fresh database and its own NATS namespace.
+pub struct TestApp {
+    pub api: TestClient,
+    pub db: Database,
+    pub bus: EventBus,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_with_window(Duration::from_secs(900)).await
+}
+
+pub async fn spawn_with_window(window: Duration) -> TestApp {
+    let bus = testkit::fresh_bus().await;
+    let namespace = bus
+        .namespace()
+        .subject("x")
+        .trim_end_matches(".x")
+        .to_owned();
+    let settings = Settings {
+        http: HttpSettings {
+            port: 0,
+            jwt_key: TEST_JWT_KEY.into(),
+            cookie_secure: false,
+        },
+        mongo_url: testkit::fresh_mongo_url("orders"),
+        events: EventSettings {
+            nats_url: testkit::nats_url(),
+            namespace,
+        },
+        expiration_window: window,
+        relay_events: true,
+    };
+    let app = Application::build(settings.clone())
+        .await
+        .expect("orders starts");
+    let port = app.port();
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    TestApp {
+        api: TestClient::new(format!("http://127.0.0.1:{port}")),
+        db: common::mongo::connect(&settings.mongo_url, "orders")
+            .await
+            .unwrap(),
+        bus,
+    }
+}
+
+impl TestApp {
+    /// A ticket announced by the tickets service and now in the local replica.
+    pub async fn replicated_ticket(&self, price: f64) -> String {
+        let id = ObjectId::new();
+        self.bus
+            .publish(&TicketCreated {
+                id: id.to_hex(),
+                version: 0,
+                title: format!("ticket {id}"),
+                price,
+                user_id: ObjectId::new().to_hex(),
+            })
+            .await
+            .unwrap();
+        self.replica_at(&id.to_hex(), 0).await;
+        id.to_hex()
+    }
+
+    /// Waits until the replica of ticket `id` is at `version`.
+    pub async fn replica_at(&self, id: &str, version: i64) -> Document {
+        let id = ObjectId::parse_str(id).unwrap();
+        let replicas = self.db.collection::<Document>("tickets");
+        eventually(10, &format!("replica at version {version}"), || async {
+            let replica = replicas.find_one(doc! { "_id": id }).await.unwrap()?;
+            (replica.get_i64("version").ok() == Some(version)).then_some(replica)
+        })
+        .await
+    }
+
+    pub async fn order(&self, ticket_id: &str, cookie: &str) -> (u16, Value) {
+        status_and_json(
+            self.api
+                .post(
+                    "/api/orders",
+                    &json!({ "ticketId": ticket_id }),
+                    Some(cookie),
+                )
+                .await,
+        )
+        .await
+    }
+
+    pub async fn order_status(&self, id: &str) -> String {
+        let order = self
+            .db
+            .collection::<Document>("orders")
+            .find_one(doc! { "_id": ObjectId::parse_str(id).unwrap() })
+            .await
+            .unwrap()
+            .unwrap();
+        order.get_str("status").unwrap().to_owned()
+    }
+}

@@ -1,0 +1,5 @@
+mod cancel;
+mod create;
+mod helpers;
+mod listeners;
+mod read;
