@@ -1,0 +1,8 @@
+//! The payments service: charges orders through Stripe, exactly once.
+
+pub mod configuration;
+pub mod events;
+pub mod models;
+pub mod routes;
+pub mod startup;
+pub mod stripe;

@@ -1,0 +1,215 @@
+//! Paying for an order: validation, the claim, the charge, and the record with its event.
+
+use common::bson::{doc, oid::ObjectId};
+use common::events::outbox::outbox_of;
+use common::events::{OrderStatus, Outbox, PaymentCreated, PendingEvent};
+use common::input::parse_object_id;
+use common::{ApiError, ApiResult, JsonBody};
+use mongodb::options::IndexOptions;
+use mongodb::{Collection, Database, IndexModel};
+use serde::{Deserialize, Serialize};
+
+use super::order::{Order, OrderReplica};
+use crate::stripe::{ChargeOutcome, Payments as Stripe};
+
+const ORDER_ID_REQUIRED: &str = "orderId is required";
+const TOKEN_REQUIRED: &str = "token is required";
+/// Card tokens are short; the bound keeps the idempotency key within Stripe's 255 characters.
+const MAX_TOKEN_CHARS: usize = 200;
+
+/// What a buyer sends to pay.
+#[derive(Debug, Clone)]
+pub struct PaymentRequest {
+    pub order_id: ObjectId,
+    pub token: String,
+}
+
+impl PaymentRequest {
+    pub fn parse(body: &JsonBody) -> ApiResult<Self> {
+        let order_id = body
+            .text("orderId")
+            .and_then(parse_object_id)
+            .ok_or(ORDER_ID_REQUIRED);
+        let token = body
+            .text("token")
+            .filter(|token| {
+                token.chars().count() <= MAX_TOKEN_CHARS && !token.chars().any(char::is_control)
+            })
+            .ok_or(TOKEN_REQUIRED);
+        match (order_id, token) {
+            (Ok(order_id), Ok(token)) => Ok(PaymentRequest {
+                order_id,
+                token: token.to_owned(),
+            }),
+            (order_id, token) => Err(ApiError::validation([
+                ("orderId", order_id.err()),
+                ("token", token.err()),
+            ])),
+        }
+    }
+
+    /// The same order and card always give the same key, so a retried request is answered
+    /// with the first charge; another card after a decline gets a key of its own.
+    pub fn idempotency_key(&self) -> String {
+        format!("payment:{}:{}", self.order_id.to_hex(), self.token)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Payment {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub order_id: String,
+    pub stripe_id: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outbox: Vec<PendingEvent>,
+}
+
+/// The payments collection and the charging procedure.
+#[derive(Clone)]
+pub struct Checkout {
+    payments: Collection<Payment>,
+    orders: OrderReplica,
+    stripe: Stripe,
+    outbox: Outbox,
+}
+
+impl Checkout {
+    pub const COLLECTION: &'static str = "payments";
+
+    pub fn new(db: &Database, orders: OrderReplica, stripe: Stripe, outbox: Outbox) -> Self {
+        Self {
+            payments: db.collection(Self::COLLECTION),
+            orders,
+            stripe,
+            outbox,
+        }
+    }
+
+    /// One payment per order, whatever else goes wrong.
+    pub async fn ensure_indexes(&self) -> mongodb::error::Result<()> {
+        let one_per_order = IndexModel::builder()
+            .keys(doc! { "orderId": 1 })
+            .options(
+                IndexOptions::builder()
+                    .unique(true)
+                    .name("one_payment_per_order".to_owned())
+                    .build(),
+            )
+            .build();
+        self.payments.create_index(one_per_order).await.map(drop)
+    }
+
+    /// Charges the caller's order once: 201 with the payment, or why not.
+    pub async fn pay(&self, user_id: &str, request: PaymentRequest) -> ApiResult<Payment> {
+        let order = self
+            .orders
+            .find(request.order_id)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+        if order.user_id != user_id {
+            return Err(ApiError::NotAuthorized);
+        }
+        self.refuse_unpayable(&order).await?;
+        let Some(claimed) = self.orders.claim(order.id, &request.token).await? else {
+            // Someone else is paying, or the order changed since we read it.
+            let order = self
+                .orders
+                .find(order.id)
+                .await?
+                .ok_or(ApiError::NotFound)?;
+            self.refuse_unpayable(&order).await?;
+            return Err(ApiError::bad_request(
+                "A payment for this order is already in progress",
+            ));
+        };
+        if let Some(stale) = claimed
+            .claim
+            .as_ref()
+            .filter(|stale| stale.token != request.token)
+        {
+            // A payment died holding the claim: finish (or rule out) its charge before a new one.
+            let earlier = PaymentRequest {
+                order_id: order.id,
+                token: stale.token.clone(),
+            };
+            if let ChargeOutcome::Charged(stripe_id) = self
+                .stripe
+                .charge(
+                    &earlier.order_id.to_hex(),
+                    order.price(),
+                    &earlier.token,
+                    &earlier.idempotency_key(),
+                )
+                .await
+            {
+                self.record(&order, stripe_id).await?;
+                return Err(ApiError::bad_request("Order is already paid"));
+            }
+        }
+        match self
+            .stripe
+            .charge(
+                &request.order_id.to_hex(),
+                order.price(),
+                &request.token,
+                &request.idempotency_key(),
+            )
+            .await
+        {
+            ChargeOutcome::Charged(stripe_id) => self.record(&order, stripe_id).await,
+            ChargeOutcome::Declined(message) => {
+                self.orders.release(order.id, &request.token).await?;
+                Err(ApiError::PaymentRefused(message))
+            }
+            // Money may have moved: keep the claim, so only a retry of this very payment (same
+            // idempotency key) or a stale-claim recovery can go on.
+            ChargeOutcome::Unknown(error) => {
+                Err(ApiError::Unavailable(anyhow::anyhow!("Stripe: {error}")))
+            }
+        }
+    }
+
+    async fn refuse_unpayable(&self, order: &Order) -> ApiResult<()> {
+        if order.status == OrderStatus::Cancelled {
+            return Err(ApiError::bad_request("Cannot pay for a cancelled order"));
+        }
+        if order.status == OrderStatus::Complete || self.paid(order.id).await?.is_some() {
+            return Err(ApiError::bad_request("Order is already paid"));
+        }
+        Ok(())
+    }
+
+    async fn paid(&self, order_id: ObjectId) -> mongodb::error::Result<Option<Payment>> {
+        self.payments
+            .find_one(doc! { "orderId": order_id.to_hex() })
+            .await
+    }
+
+    /// Stores the payment with its `payment.created` event; a retry finds the first record.
+    async fn record(&self, order: &Order, stripe_id: String) -> ApiResult<Payment> {
+        let mut payment = Payment {
+            id: ObjectId::new(),
+            order_id: order.id.to_hex(),
+            stripe_id,
+            outbox: Vec::new(),
+        };
+        payment.outbox = outbox_of(&PaymentCreated {
+            id: payment.id.to_hex(),
+            order_id: payment.order_id.clone(),
+            stripe_id: payment.stripe_id.clone(),
+        });
+        match self.payments.insert_one(&payment).await {
+            Ok(_) => {
+                self.outbox.wake();
+                Ok(payment)
+            }
+            Err(error) if common::mongo::is_duplicate_key(&error) => self
+                .paid(order.id)
+                .await?
+                .ok_or_else(|| ApiError::internal(error)),
+            Err(error) => Err(error.into()),
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! Charging a card through Stripe (async-stripe), classified for the payments domain.
+
+use common::money::Price;
+use stripe::{
+    ApiErrorsType, Client, ClientBuilder, IdempotencyKey, RequestStrategy, StripeError,
+    StripeRequest,
+};
+use stripe_core::charge::CreateCharge;
+use stripe_types::Currency;
+
+/// What became of a charge attempt.
+#[derive(Debug)]
+pub enum ChargeOutcome {
+    /// Charged; the Stripe charge id.
+    Charged(String),
+    /// The card was refused; the processor's message for the buyer.
+    Declined(String),
+    /// Stripe could not be asked or answered oddly: it is unknown whether money moved.
+    Unknown(String),
+}
+
+#[derive(Clone)]
+pub struct Payments {
+    client: Client,
+}
+
+impl Payments {
+    pub fn new(key: &str, api_base: Option<&str>) -> Result<Self, String> {
+        let builder = ClientBuilder::new(key);
+        let builder = match api_base {
+            Some(base) => builder.url(base),
+            None => builder,
+        };
+        builder
+            .build()
+            .map(|client| Self { client })
+            .map_err(|error| format!("STRIPE_API_BASE is unusable: {error}"))
+    }
+
+    /// Charges `amount` in USD to `source` for `order_id` (kept in the charge's metadata). The
+    /// same `idempotency_key` with the same parameters is answered with the first attempt's
+    /// result, so a retry never charges twice.
+    pub async fn charge(
+        &self,
+        order_id: &str,
+        amount: Price,
+        source: &str,
+        idempotency_key: &str,
+    ) -> ChargeOutcome {
+        let key = match IdempotencyKey::new(idempotency_key) {
+            Ok(key) => key,
+            Err(error) => {
+                return ChargeOutcome::Unknown(format!("idempotency key refused: {error:?}"));
+            }
+        };
+        let result = CreateCharge::new()
+            .amount(amount.cents())
+            .currency(Currency::USD)
+            .source(source)
+            .metadata([("orderId".to_owned(), order_id.to_owned())])
+            .customize()
+            .request_strategy(RequestStrategy::Idempotent(key))
+            .send(&self.client)
+            .await;
+        match result {
+            Ok(charge) => ChargeOutcome::Charged(charge.id.to_string()),
+            Err(StripeError::Stripe(error, _)) if error.type_ == ApiErrorsType::CardError => {
+                ChargeOutcome::Declined(
+                    error
+                        .message
+                        .clone()
+                        .unwrap_or_else(|| "Your card was declined.".into()),
+                )
+            }
+            Err(StripeError::Stripe(error, status))
+                if error.type_ == ApiErrorsType::InvalidRequestError && status == 400 =>
+            {
+                // A token Stripe does not know, for instance: the buyer's to fix, like a decline.
+                ChargeOutcome::Declined(
+                    error
+                        .message
+                        .clone()
+                        .unwrap_or_else(|| "The card could not be charged.".into()),
+                )
+            }
+            Err(error) => ChargeOutcome::Unknown(error.to_string()),
+        }
+    }
+}

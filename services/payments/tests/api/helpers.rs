@@ -1,0 +1,136 @@
+use chrono::Utc;
+use common::bson::{Document, doc, oid::ObjectId};
+use common::events::{EventBus, OrderCreated, OrderStatus, OrderTicket};
+use common::settings::{EventSettings, HttpSettings};
+use common::testkit::{self, TEST_JWT_KEY, TestClient, eventually, status_and_json};
+use mongodb::Database;
+use payments::configuration::Settings;
+use payments::startup::Application;
+use serde_json::{Value, json};
+
+/// The payments service on a random port, with a fresh database and its own NATS namespace,
+/// charging through the shared Stripe mock.
+pub struct TestApp {
+    pub api: TestClient,
+    pub db: Database,
+    pub bus: EventBus,
+    pub stripe_key: String,
+}
+
+pub async fn spawn_app() -> TestApp {
+    let bus = testkit::fresh_bus().await;
+    let namespace = bus
+        .namespace()
+        .subject("x")
+        .trim_end_matches(".x")
+        .to_owned();
+    let stripe_key = testkit::unique_name("sk_test");
+    let settings = Settings {
+        http: HttpSettings {
+            port: 0,
+            jwt_key: TEST_JWT_KEY.into(),
+            cookie_secure: false,
+        },
+        mongo_url: testkit::fresh_mongo_url("payments"),
+        events: EventSettings {
+            nats_url: testkit::nats_url(),
+            namespace,
+        },
+        stripe_key: stripe_key.clone(),
+        stripe_api_base: Some(testkit::stripe_api_base()),
+        relay_events: true,
+    };
+    let app = Application::build(settings.clone())
+        .await
+        .expect("payments starts");
+    let port = app.port();
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    TestApp {
+        api: TestClient::new(format!("http://127.0.0.1:{port}")),
+        db: common::mongo::connect(&settings.mongo_url, "payments")
+            .await
+            .unwrap(),
+        bus,
+        stripe_key,
+    }
+}
+
+pub fn order_event(id: &str, user: ObjectId, price: f64) -> OrderCreated {
+    OrderCreated {
+        id: id.to_owned(),
+        version: 0,
+        status: OrderStatus::Created,
+        user_id: user.to_hex(),
+        expires_at: Utc::now(),
+        ticket: OrderTicket {
+            id: ObjectId::new().to_hex(),
+            price,
+        },
+    }
+}
+
+impl TestApp {
+    /// An order announced by the orders service and now in the local replica.
+    pub async fn replicated_order(&self, user: ObjectId, price: f64) -> String {
+        let id = ObjectId::new().to_hex();
+        self.bus
+            .publish(&order_event(&id, user, price))
+            .await
+            .unwrap();
+        self.replica_where(&id, |_| true).await;
+        id
+    }
+
+    pub async fn replica_where(&self, id: &str, test: impl Fn(&Document) -> bool) -> Document {
+        let id = ObjectId::parse_str(id).unwrap();
+        let replicas = self.db.collection::<Document>("orders");
+        eventually(10, "the order replica", || async {
+            replicas
+                .find_one(doc! { "_id": id })
+                .await
+                .unwrap()
+                .filter(&test)
+        })
+        .await
+    }
+
+    pub async fn pay(&self, order_id: &str, token: &str, cookie: &str) -> (u16, Value) {
+        status_and_json(
+            self.api
+                .post(
+                    "/api/payments",
+                    &json!({ "orderId": order_id, "token": token }),
+                    Some(cookie),
+                )
+                .await,
+        )
+        .await
+    }
+
+    /// The successful charges the Stripe mock holds for `order_ids` (found by their metadata;
+    /// the mock shares one account between tests).
+    pub async fn charges_for(&self, order_ids: &[&str]) -> Vec<Value> {
+        let response = reqwest::Client::new()
+            .get(format!(
+                "{}/v1/charges?limit=100",
+                testkit::stripe_api_base().trim_end_matches('/')
+            ))
+            .bearer_auth(&self.stripe_key)
+            .send()
+            .await
+            .unwrap();
+        let list: Value = response.json().await.unwrap();
+        list["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|charge| charge["status"] == "succeeded")
+            .filter(|charge| {
+                order_ids
+                    .iter()
+                    .any(|id| charge["metadata"]["orderId"] == *id)
+            })
+            .cloned()
+            .collect()
+    }
+}

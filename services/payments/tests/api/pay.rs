@@ -1,0 +1,158 @@
+use common::bson::{Document, doc};
+use common::events::{OrderCancelled, Subject, TicketRef};
+use common::testkit::{self, error_messages, field_errors, wait_for_events};
+use futures::future::join_all;
+use serde_json::json;
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn paying_checks_the_caller_the_input_and_the_order() {
+    let app = spawn_app().await;
+    let (user, cookie) = testkit::signed_in();
+    let order = app.replicated_order(user, 10.0).await;
+    assert_eq!(
+        app.api
+            .post(
+                "/api/payments",
+                &json!({ "orderId": order, "token": "tok_visa" }),
+                None
+            )
+            .await
+            .status(),
+        401
+    );
+
+    let (status, body) = testkit::status_and_json(
+        app.api
+            .post("/api/payments", &json!({}), Some(&cookie))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        field_errors(&body),
+        [
+            ("orderId".to_owned(), "orderId is required".to_owned()),
+            ("token".to_owned(), "token is required".to_owned())
+        ]
+    );
+    let unknown = common::bson::oid::ObjectId::new().to_hex();
+    assert_eq!(app.pay(&unknown, "tok_visa", &cookie).await.0, 404);
+
+    let (_, stranger) = testkit::signed_in();
+    let (status, body) = app.pay(&order, "tok_visa", &stranger).await;
+    assert_eq!(
+        (status, error_messages(&body)),
+        (401, vec!["Not authorized".to_owned()])
+    );
+    assert!(app.charges_for(&[&order]).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_good_card_is_charged_exactly_the_price_once() {
+    let app = spawn_app().await;
+    let (user, cookie) = testkit::signed_in();
+    let order = app.replicated_order(user, 19.99).await;
+    let (status, body) = app.pay(&order, "tok_visa", &cookie).await;
+    assert_eq!(status, 201, "{body}");
+    let payment_id = body["id"].as_str().unwrap().to_owned();
+
+    let charges = app.charges_for(&[&order]).await;
+    assert_eq!(charges.len(), 1);
+    assert_eq!(
+        (charges[0]["amount"].clone(), charges[0]["currency"].clone()),
+        (json!(1999), json!("usd"))
+    );
+
+    let stored = app
+        .db
+        .collection::<Document>("payments")
+        .find_one(doc! { "orderId": &order })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.get_str("stripeId").unwrap(),
+        charges[0]["id"].as_str().unwrap()
+    );
+    let events = wait_for_events(&app.bus, Subject::PaymentCreated, 1).await;
+    assert_eq!(
+        events[0].payload,
+        json!({ "id": payment_id, "orderId": order, "stripeId": charges[0]["id"] })
+    );
+
+    let (status, body) = app.pay(&order, "tok_visa", &cookie).await;
+    assert_eq!(
+        (status, error_messages(&body)),
+        (400, vec!["Order is already paid".to_owned()])
+    );
+    assert_eq!(
+        app.charges_for(&[&order]).await.len(),
+        1,
+        "never charged twice"
+    );
+}
+
+#[tokio::test]
+async fn a_declined_card_is_402_and_the_order_stays_payable() {
+    let app = spawn_app().await;
+    let (user, cookie) = testkit::signed_in();
+    let order = app.replicated_order(user, 25.0).await;
+    let (status, body) = app.pay(&order, "tok_chargeDeclined", &cookie).await;
+    assert_eq!(status, 402, "{body}");
+    assert_eq!(error_messages(&body).len(), 1);
+    assert!(!error_messages(&body)[0].is_empty());
+    let (status, _) = app.pay(&order, "tok_visa", &cookie).await;
+    assert_eq!(status, 201);
+    assert_eq!(app.charges_for(&[&order]).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_cancelled_order_cannot_be_paid() {
+    let app = spawn_app().await;
+    let (user, cookie) = testkit::signed_in();
+    let order = app.replicated_order(user, 5.0).await;
+    app.bus
+        .publish(&OrderCancelled {
+            id: order.clone(),
+            version: 1,
+            ticket: TicketRef { id: "t".into() },
+        })
+        .await
+        .unwrap();
+    app.replica_where(&order, |o| o.get_str("status") == Ok("cancelled"))
+        .await;
+    let (status, body) = app.pay(&order, "tok_visa", &cookie).await;
+    assert_eq!(
+        (status, error_messages(&body)),
+        (400, vec!["Cannot pay for a cancelled order".to_owned()])
+    );
+    assert!(app.charges_for(&[&order]).await.is_empty());
+}
+
+#[tokio::test]
+async fn concurrent_payments_for_one_order_charge_once() {
+    let app = spawn_app().await;
+    let mut orders = Vec::new();
+    for tokens in [["tok_visa", "tok_visa"], ["tok_visa", "tok_mastercard"]] {
+        let (user, cookie) = testkit::signed_in();
+        let order = app.replicated_order(user, 40.0).await;
+        let answers = join_all(tokens.iter().map(|token| app.pay(&order, token, &cookie))).await;
+        let created = answers.iter().filter(|(status, _)| *status == 201).count();
+        assert_eq!(created, 1, "{tokens:?}: {answers:?}");
+        assert!(
+            answers
+                .iter()
+                .all(|(status, _)| *status == 201 || *status == 400),
+            "{answers:?}"
+        );
+        orders.push(order);
+    }
+    let orders: Vec<&str> = orders.iter().map(String::as_str).collect();
+    assert_eq!(
+        app.charges_for(&orders).await.len(),
+        2,
+        "one charge per order"
+    );
+}
