@@ -1,0 +1,170 @@
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use common::bson::oid::ObjectId;
+use common::events::{EventBus, OrderCreated, OrderStatus, OrderTicket, Subject};
+use common::settings::EventSettings;
+use common::testkit::{self, eventually, status_and_json, stored_events, wait_for_events};
+use expiration::configuration::Settings;
+use expiration::startup::Application;
+use tokio::sync::oneshot;
+
+struct Running {
+    port: u16,
+    stop: oneshot::Sender<()>,
+    stopped: tokio::task::JoinHandle<()>,
+}
+
+async fn start(bus: &EventBus) -> Running {
+    let namespace = bus
+        .namespace()
+        .subject("x")
+        .trim_end_matches(".x")
+        .to_owned();
+    let settings = Settings {
+        port: 0,
+        redis_url: testkit::redis_url(),
+        events: EventSettings {
+            nats_url: testkit::nats_url(),
+            namespace,
+        },
+    };
+    let app = Application::build(settings)
+        .await
+        .expect("expiration starts");
+    let port = app.port();
+    let (stop, stopping) = oneshot::channel::<()>();
+    let stopped = tokio::spawn(async move {
+        app.run_until_stopped(async move {
+            let _ = stopping.await;
+        })
+        .await
+        .unwrap();
+    });
+    Running {
+        port,
+        stop,
+        stopped,
+    }
+}
+
+impl Running {
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        self.stopped.await.unwrap();
+    }
+}
+
+fn order_expiring_at(expires_at: DateTime<Utc>) -> OrderCreated {
+    OrderCreated {
+        id: ObjectId::new().to_hex(),
+        version: 0,
+        status: OrderStatus::Created,
+        user_id: ObjectId::new().to_hex(),
+        expires_at,
+        ticket: OrderTicket {
+            id: ObjectId::new().to_hex(),
+            price: 10.0,
+        },
+    }
+}
+
+/// Waits until the order's expiry is stored in Redis.
+async fn scheduled(bus: &EventBus) {
+    let namespace = bus
+        .namespace()
+        .subject("x")
+        .trim_end_matches(".x")
+        .to_owned();
+    let key = format!("{namespace}:expiration:orders:scheduled");
+    let client = redis::Client::open(testkit::redis_url()).unwrap();
+    let redis = client.get_multiplexed_async_connection().await.unwrap();
+    eventually(10, "the expiry to be scheduled", || {
+        let key = key.clone();
+        let mut redis = redis.clone();
+        async move {
+            let count: i64 = redis::cmd("ZCARD")
+                .arg(&key)
+                .query_async(&mut redis)
+                .await
+                .unwrap();
+            (count > 0).then_some(())
+        }
+    })
+    .await;
+    drop(redis);
+}
+
+#[tokio::test]
+async fn an_order_expires_when_its_time_is_up_not_before() {
+    let bus = testkit::fresh_bus().await;
+    let app = start(&bus).await;
+    let expires_at = Utc::now() + chrono::Duration::seconds(2);
+    let order = order_expiring_at(expires_at);
+    bus.publish(&order).await.unwrap();
+    scheduled(&bus).await;
+    assert!(
+        stored_events(&bus, Subject::ExpirationComplete)
+            .await
+            .is_empty(),
+        "not before its time"
+    );
+    let events = wait_for_events(&bus, Subject::ExpirationComplete, 1).await;
+    let announced_at = Utc::now();
+    assert_eq!(
+        events[0].payload,
+        serde_json::json!({ "orderId": order.id })
+    );
+    assert!(announced_at >= expires_at, "announced early");
+    assert!(
+        announced_at - expires_at < chrono::Duration::milliseconds(2500),
+        "announced late: {}",
+        announced_at - expires_at
+    );
+    // A redelivered order.created schedules nothing new.
+    let raw = serde_json::to_vec(&order).unwrap();
+    bus.publish_raw("order.created", "redelivery", raw.into())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        stored_events(&bus, Subject::ExpirationComplete).await.len(),
+        1
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_scheduled_expiration_survives_a_restart() {
+    let bus = testkit::fresh_bus().await;
+    let first = start(&bus).await;
+    let expires_at = Utc::now() + chrono::Duration::seconds(3);
+    let order = order_expiring_at(expires_at);
+    bus.publish(&order).await.unwrap();
+    scheduled(&bus).await;
+    first.stop().await;
+
+    let second = start(&bus).await;
+    let events = wait_for_events(&bus, Subject::ExpirationComplete, 1).await;
+    assert_eq!(events[0].payload["orderId"], order.id.as_str());
+    assert!(Utc::now() >= expires_at);
+    assert!(Utc::now() - expires_at < chrono::Duration::milliseconds(2500));
+    second.stop().await;
+}
+
+#[tokio::test]
+async fn health_endpoints_report_redis_and_nats() {
+    let bus = testkit::fresh_bus().await;
+    let app = start(&bus).await;
+    let client = testkit::TestClient::new(format!("http://127.0.0.1:{}", app.port));
+    // Ready once its NATS connection (made in the background) is up.
+    let body = eventually(5, "readiness", || async {
+        let (status, body) = status_and_json(client.get("/readyz", None).await).await;
+        (status == 200).then_some(body)
+    })
+    .await;
+    assert_eq!(body["status"], "ready");
+    assert_eq!(client.get("/healthz", None).await.status(), 200);
+    assert_eq!(client.get("/api/anything", None).await.status(), 404);
+    app.stop().await;
+}
