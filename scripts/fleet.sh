@@ -1,0 +1,562 @@
+#!/usr/bin/env bash
+# Runs the whole fleet locally: the infra servers (scripts/infra.sh), every service that exists,
+# and nginx as the gateway with the ingress's routing.
+#
+# Usage:
+#   scripts/fleet.sh             build, start, print `ready: http://localhost:8080`, run until
+#                                Ctrl-C/SIGTERM, then stop everything it started
+#   scripts/fleet.sh --detach    same, but exit once ready and leave the fleet running;
+#                                target/fleet/env.sh then describes it (GATEWAY_URL, AUTH_URL, ...)
+#   scripts/fleet.sh stop        stop a detached fleet (services, gateway, its infra servers)
+#   scripts/fleet.sh status      what runs
+#
+# Settings (environment):
+#   TICKETING_PORT        gateway port (default 8080)
+#   FLEET_PROFILE         release | debug (default release)
+#   FLEET_NO_BUILD=1      skip `cargo build`; use the binaries already built
+#   FLEET_BIN_DIR         take the binaries from this directory (implies FLEET_NO_BUILD=1)
+#   FLEET_SERVICES        the services to run (default: those whose Cargo.toml exists), e.g. "auth tickets"
+#   FLEET_READY_TIMEOUT   seconds to wait for every service's /readyz (default 120)
+#   FLEET_STOP_GRACE      seconds between SIGTERM and SIGKILL when stopping (default 10)
+#   FLEET_ACCESS_LOG=1    write the gateway's access log (off by default: it is benchmarked)
+#   FLEET_INFRA_DIR       infra state dir of the fleet (default target/fleet/infra)
+#   JWT_KEY               default: a development key
+#   STRIPE_KEY            when set, payments talks to the real Stripe; else to the local Stripe mock
+#   Every other setting of the contract (EXPIRATION_WINDOW_SECONDS, RUST_LOG, ...) passes through.
+set -euo pipefail
+
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
+FLEET_DIR=$REPO_ROOT/target/fleet
+LOG_DIR=$FLEET_DIR/logs
+RUN_DIR=$FLEET_DIR/run
+NGX_DIR=$FLEET_DIR/nginx
+ENV_FILE=$FLEET_DIR/env.sh
+INFRA_DIR_FLEET=${FLEET_INFRA_DIR:-$FLEET_DIR/infra}
+GATEWAY_PORT=${TICKETING_PORT:-8080}
+PROFILE=${FLEET_PROFILE:-release}
+READY_TIMEOUT=${FLEET_READY_TIMEOUT:-120}
+STOP_GRACE=${FLEET_STOP_GRACE:-10}
+DEV_JWT_KEY=dev-only-jwt-key-not-for-production
+
+ALL_SERVICES=(auth tickets orders payments expiration client)
+# gateway route -> service, in the ingress's order (CONTRACT section 1); `/` goes to client.
+ROUTES=("/api/users:auth" "/api/tickets:tickets" "/api/orders:orders" "/api/payments:payments")
+
+say() { printf 'fleet: %s\n' "$*"; }
+die() {
+    printf 'fleet: error: %s\n' "$*" >&2
+    exit 1
+}
+now_ms() { date +%s%3N; }
+elapsed() { awk -v a="$1" -v b="$(now_ms)" 'BEGIN { printf "%.1fs", (b - a) / 1000 }'; }
+read_file() { if [[ -s $1 ]]; then cat "$1"; fi; }
+infra() { INFRA_DIR=$INFRA_DIR_FLEET "$SCRIPT_DIR/infra.sh" "$@"; }
+
+service_dir() {
+    if [[ $1 == client ]]; then echo "$REPO_ROOT/client"; else echo "$REPO_ROOT/services/$1"; fi
+}
+
+# The services to run: FLEET_SERVICES, or every one whose crate exists.
+discover_services() {
+    SERVICES=()
+    if [[ -n ${FLEET_SERVICES:-} ]]; then
+        local s known
+        for s in $FLEET_SERVICES; do
+            known=0
+            for k in "${ALL_SERVICES[@]}"; do [[ $k == "$s" ]] && known=1; done
+            [[ $known -eq 1 ]] || die "unknown service '$s' in FLEET_SERVICES (one of: ${ALL_SERVICES[*]})"
+            SERVICES+=("$s")
+        done
+        return
+    fi
+    local s
+    for s in "${ALL_SERVICES[@]}"; do
+        [[ -f $(service_dir "$s")/Cargo.toml ]] && SERVICES+=("$s")
+    done
+    return 0
+}
+
+has_service() {
+    local s
+    for s in "${SERVICES[@]}"; do [[ $s == "$1" ]] && return 0; done
+    return 1
+}
+
+# ---------------------------------------------------------------------------------------------
+# build
+# ---------------------------------------------------------------------------------------------
+
+build_services() {
+    local target_dir=${CARGO_TARGET_DIR:-$REPO_ROOT/target}
+    case $PROFILE in
+    release | debug) ;;
+    *) die "FLEET_PROFILE must be release or debug, not '$PROFILE'" ;;
+    esac
+    if [[ -n ${FLEET_BIN_DIR:-} ]]; then
+        BIN_DIR=$(cd "$FLEET_BIN_DIR" && pwd)
+        say "using the binaries in $BIN_DIR (FLEET_BIN_DIR; no build)"
+    else
+        BIN_DIR=$target_dir/$PROFILE
+        if [[ ${FLEET_NO_BUILD:-0} == 1 ]]; then
+            say "FLEET_NO_BUILD=1: using the binaries in $BIN_DIR"
+        else
+            local -a flags=()
+            [[ $PROFILE == release ]] && flags+=(--release)
+            local s
+            say "building ($PROFILE): ${SERVICES[*]}"
+            if [[ -f $REPO_ROOT/Cargo.toml ]]; then
+                # One workspace: one cargo call, so shared crates are built once.
+                for s in "${SERVICES[@]}"; do flags+=(--bin "$s"); done
+                (cd "$REPO_ROOT" && cargo build "${flags[@]}") || die "cargo build failed"
+            else
+                for s in "${SERVICES[@]}"; do
+                    CARGO_TARGET_DIR=$target_dir cargo build "${flags[@]}" \
+                        --manifest-path "$(service_dir "$s")/Cargo.toml" --bin "$s" ||
+                        die "cargo build of $s failed"
+                done
+            fi
+        fi
+    fi
+    local s
+    for s in "${SERVICES[@]}"; do
+        [[ -x $BIN_DIR/$s ]] || die "no binary $BIN_DIR/$s (build it, or unset FLEET_NO_BUILD)"
+    done
+}
+
+# ---------------------------------------------------------------------------------------------
+# processes
+# ---------------------------------------------------------------------------------------------
+
+pid_alive() { [[ -n $1 ]] && kill -0 "$1" 2>/dev/null; }
+
+# Prints N free loopback ports (all sockets held open together so none repeats), never the
+# gateway's port.
+free_ports() {
+    python3 - "$1" "$GATEWAY_PORT" <<'EOF'
+import socket, sys
+n, avoid = int(sys.argv[1]), sys.argv[2]
+socks, out = [], []
+while len(out) < n:
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
+    p = str(s.getsockname()[1])
+    if p != avoid: out.append(p)
+print(" ".join(out))
+EOF
+}
+
+port_free() {
+    python3 -c 'import socket,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1])))' "$1" 2>/dev/null
+}
+
+# The environment of one service: the contract's settings, pointed at the fleet's infra.
+service_env() {
+    local name=$1 port=$2
+    SVC_ENV=(PORT="$port" JWT_KEY="$JWT" NATS_URL="$NATS_URL" COOKIE_SECURE=false)
+    case $name in
+    auth | tickets | orders | payments)
+        SVC_ENV+=(MONGO_URL="mongodb://127.0.0.1:$MONGO_PORT/$name?directConnection=true")
+        ;;
+    esac
+    case $name in
+    payments)
+        if [[ -z ${STRIPE_KEY:-} ]]; then
+            SVC_ENV+=(STRIPE_KEY=sk_test_mock STRIPE_API_BASE="$STRIPE_API_BASE")
+        fi
+        ;;
+    expiration) SVC_ENV+=(REDIS_URL="$REDIS_URL") ;;
+    client) SVC_ENV+=(API_URL="http://127.0.0.1:$GATEWAY_PORT") ;;
+    esac
+}
+
+# setsid: a Ctrl-C in the terminal reaches only this script, which then stops everything in
+# order (gateway, services, infra) instead of every process dying at once.
+start_service() {
+    local name=$1 port=$2 log=$LOG_DIR/$1.log
+    service_env "$name" "$port"
+    : >"$log"
+    setsid env "${SVC_ENV[@]}" "$BIN_DIR/$name" >>"$log" 2>&1 </dev/null &
+    echo $! >"$RUN_DIR/$name.pid"
+    echo "$port" >"$RUN_DIR/$name.port"
+    say "started $name (pid $!, port $port, log ${log#"$REPO_ROOT"/})"
+}
+
+log_tail() {
+    printf -- '----- last lines of %s -----\n' "${1#"$REPO_ROOT"/}" >&2
+    tail -n 30 "$1" >&2 || true
+    printf -- '-----\n' >&2
+}
+
+# Waits for every service's GET /readyz to answer 200; fails fast when one exits.
+wait_services() {
+    local -a pending=("${SERVICES[@]}")
+    local deadline=$((SECONDS + READY_TIMEOUT)) t0 name pid port
+    t0=$(now_ms)
+    say "waiting for /readyz of: ${pending[*]}"
+    while [[ ${#pending[@]} -gt 0 ]]; do
+        local -a still=()
+        for name in "${pending[@]}"; do
+            pid=$(read_file "$RUN_DIR/$name.pid")
+            port=$(read_file "$RUN_DIR/$name.port")
+            if ! pid_alive "$pid"; then
+                log_tail "$LOG_DIR/$name.log"
+                die "$name exited during startup"
+            fi
+            if curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$port/readyz"; then
+                say "$name is up on 127.0.0.1:$port ($(elapsed "$t0"))"
+            else
+                still+=("$name")
+            fi
+        done
+        pending=(${still[@]+"${still[@]}"})
+        [[ ${#pending[@]} -eq 0 ]] && break
+        if ((SECONDS >= deadline)); then
+            for name in "${pending[@]}"; do
+                port=$(read_file "$RUN_DIR/$name.port")
+                say "$name: /readyz answered: $(curl -s --max-time 2 -w ' (HTTP %{http_code})' \
+                    "http://127.0.0.1:$port/readyz" 2>/dev/null || echo 'nothing')"
+                log_tail "$LOG_DIR/$name.log"
+            done
+            die "not up after ${READY_TIMEOUT}s: ${pending[*]}"
+        fi
+        sleep 0.2
+    done
+}
+
+# Stops the processes named by the given pid files: SIGTERM, then SIGKILL after the grace period.
+stop_pidfiles() {
+    local f pid
+    local -a pids=() files=()
+    for f in "$@"; do
+        [[ -f $f ]] || continue
+        pid=$(read_file "$f")
+        if pid_alive "$pid"; then
+            kill -TERM "$pid" 2>/dev/null || true
+            pids+=("$pid")
+            files+=("$f")
+        else
+            rm -f "$f"
+        fi
+    done
+    local i deadline=$((SECONDS + STOP_GRACE))
+    for i in "${!pids[@]}"; do
+        while pid_alive "${pids[$i]}" && ((SECONDS < deadline)); do sleep 0.1; done
+        if pid_alive "${pids[$i]}"; then
+            say "$(basename "${files[$i]}" .pid) ignored SIGTERM for ${STOP_GRACE}s; SIGKILL"
+            kill -KILL "${pids[$i]}" 2>/dev/null || true
+        fi
+        while pid_alive "${pids[$i]}"; do sleep 0.05; done
+        rm -f "${files[$i]}"
+        say "stopped $(basename "${files[$i]}" .pid) (pid ${pids[$i]})"
+    done
+}
+
+# ---------------------------------------------------------------------------------------------
+# gateway
+# ---------------------------------------------------------------------------------------------
+
+nginx_bin() { command -v nginx || echo /usr/sbin/nginx; }
+
+not_found_json='{"errors":[{"message":"Not Found"}]}'
+
+# One route: proxied to the service's upstream when it runs, else the contract's 404 JSON.
+# `= /api/x` and `/api/x/` (not a bare `/api/x` prefix) so that /api/ticketsfoo goes to client.
+# Auth is routed the same way (the contract's prefix is /api/users/; bare /api/users then gets
+# auth's JSON 404 rather than a client page).
+route_block() {
+    local path=$1 svc=$2 body
+    if has_service "$svc"; then
+        body="proxy_pass http://$svc;"
+    else
+        body="default_type application/json; return 404 '$not_found_json';"
+    fi
+    printf '        location = %s { %s }\n' "$path" "$body"
+    printf '        location %s/ { %s }\n' "$path" "$body"
+}
+
+write_nginx_conf() {
+    local conf=$NGX_DIR/nginx.conf s r access_log=off user_line="" listen6=""
+    mkdir -p "$NGX_DIR/tmp"
+    [[ ${FLEET_ACCESS_LOG:-0} == 1 ]] && access_log="$LOG_DIR/gateway-access.log"
+    # As root the workers would switch to `nobody`, who cannot write our temp dirs.
+    [[ $(id -u) -eq 0 ]] && user_line="user root;"
+    # localhost may resolve to ::1 first (browsers, curl): listen there too when IPv6 exists.
+    if python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null; then
+        listen6="listen [::1]:$GATEWAY_PORT;"
+    fi
+    {
+        cat <<EOF
+# Generated by scripts/fleet.sh; the local stand-in for the Kubernetes ingress.
+$user_line
+daemon off;
+worker_processes auto;
+worker_rlimit_nofile 16384;
+pid $NGX_DIR/nginx.pid;
+error_log $LOG_DIR/gateway-error.log warn;
+
+events { worker_connections 4096; }
+
+http {
+    default_type application/octet-stream;
+    access_log $access_log;
+    server_tokens off;
+    client_body_temp_path $NGX_DIR/tmp/client_body;
+    proxy_temp_path $NGX_DIR/tmp/proxy;
+    fastcgi_temp_path $NGX_DIR/tmp/fastcgi;
+    uwsgi_temp_path $NGX_DIR/tmp/uwsgi;
+    scgi_temp_path $NGX_DIR/tmp/scgi;
+    keepalive_timeout 75s;
+    keepalive_requests 100000;
+    # The services answer 413 themselves (64 KiB limit, JSON body); let such bodies reach them.
+    client_max_body_size 1m;
+
+    # Host as the client sent it (with its port); X-Forwarded-Proto kept when a TLS proxy in
+    # front of us set it.
+    map \$http_host \$fwd_host { "" \$host; default \$http_host; }
+    map \$http_x_forwarded_proto \$fwd_proto { "" \$scheme; default \$http_x_forwarded_proto; }
+
+EOF
+        for s in "${SERVICES[@]}"; do
+            [[ $s == expiration ]] && continue # no HTTP API behind the gateway
+            cat <<EOF
+    upstream $s {
+        server 127.0.0.1:$(read_file "$RUN_DIR/$s.port") max_fails=0;
+        keepalive 128;
+        keepalive_requests 100000;
+        keepalive_timeout 60s;
+    }
+EOF
+        done
+        cat <<EOF
+
+    server {
+        listen 127.0.0.1:$GATEWAY_PORT;
+        $listen6
+        server_name _;
+
+        # Keep-alive connections to the services (benchmarked): HTTP/1.1 and no Connection header.
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_set_header Host \$fwd_host;
+        proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+        proxy_set_header X-Forwarded-Proto \$fwd_proto;
+        proxy_set_header X-Forwarded-Host \$fwd_host;
+        proxy_set_header X-Real-IP \$remote_addr;
+        proxy_redirect off;
+        proxy_read_timeout 120s;
+
+        # Errors made by the gateway itself are JSON too (a service's own errors pass untouched).
+        error_page 502 504 = @unavailable;
+        error_page 413 = @too_large;
+        location @unavailable { default_type application/json; return 503 '{"errors":[{"message":"Service unavailable"}]}'; }
+        location @too_large { default_type application/json; return 413 '{"errors":[{"message":"Request body too large"}]}'; }
+
+EOF
+        for r in "${ROUTES[@]}"; do route_block "${r%%:*}" "${r##*:}"; done
+        if has_service client; then
+            echo "        location / { proxy_pass http://client; }"
+        else
+            echo "        location / { default_type application/json; return 404 '$not_found_json'; }"
+        fi
+        echo "    }"
+        echo "}"
+    } >"$conf"
+}
+
+start_gateway() {
+    local nginx conf=$NGX_DIR/nginx.conf code=000
+    nginx=$(nginx_bin)
+    [[ -x $nginx ]] || die "nginx not found (scripts/infra.sh install installs it)"
+    write_nginx_conf
+    "$nginx" -t -q -p "$NGX_DIR" -c "$conf" -e "$LOG_DIR/gateway-error.log" ||
+        die "the generated gateway config is invalid: $conf"
+    : >"$LOG_DIR/gateway.log"
+    setsid "$nginx" -p "$NGX_DIR" -c "$conf" -e "$LOG_DIR/gateway-error.log" </dev/null \
+        >>"$LOG_DIR/gateway.log" 2>&1 &
+    echo $! >"$RUN_DIR/gateway.pid"
+    local deadline=$((SECONDS + 20))
+    while [[ $code == 000 ]]; do
+        if ! pid_alive "$(read_file "$RUN_DIR/gateway.pid")"; then
+            log_tail "$LOG_DIR/gateway.log"
+            log_tail "$LOG_DIR/gateway-error.log"
+            die "the gateway (nginx) exited during startup"
+        fi
+        ((SECONDS < deadline)) || die "the gateway does not answer on port $GATEWAY_PORT"
+        sleep 0.1
+        code=$(curl -s -o /dev/null --max-time 2 -w '%{http_code}' \
+            "http://127.0.0.1:$GATEWAY_PORT/api/users/currentuser" || true)
+    done
+    say "gateway (nginx) on port $GATEWAY_PORT, config ${conf#"$REPO_ROOT"/}"
+}
+
+# ---------------------------------------------------------------------------------------------
+# commands
+# ---------------------------------------------------------------------------------------------
+
+write_env() {
+    local s upper tmp=$ENV_FILE.tmp
+    {
+        echo "# Written by scripts/fleet.sh; describes the running fleet. Source it."
+        echo "export GATEWAY_URL='http://127.0.0.1:$GATEWAY_PORT'"
+        echo "export GATEWAY_PID=$(read_file "$RUN_DIR/gateway.pid")"
+        echo "export FLEET_SERVICES='${SERVICES[*]}'"
+        echo "export JWT_KEY='$JWT'"
+        for s in "${SERVICES[@]}"; do
+            upper=${s^^}
+            echo "export ${upper}_URL='http://127.0.0.1:$(read_file "$RUN_DIR/$s.port")'"
+            echo "export ${upper}_PID=$(read_file "$RUN_DIR/$s.pid")"
+        done
+        echo "# infra ($INFRA_DIR_FLEET/env.sh):"
+        grep '^export' "$INFRA_DIR_FLEET/env.sh"
+    } >"$tmp"
+    mv "$tmp" "$ENV_FILE"
+}
+
+# Everything this fleet may have started: services, gateway, infra. Safe to call repeatedly.
+stop_all() {
+    trap '' INT TERM # a second Ctrl-C must not cut the shutdown short
+    local -a files=()
+    local s
+    for s in "${ALL_SERVICES[@]}"; do files+=("$RUN_DIR/$s.pid"); done
+    stop_pidfiles "$RUN_DIR/gateway.pid"
+    stop_pidfiles "${files[@]}"
+    infra stop | sed 's/^/  /' || true
+    rm -f "$ENV_FILE"
+}
+
+running_pids() {
+    local f pid
+    for f in "$RUN_DIR"/*.pid; do
+        [[ -f $f ]] || continue
+        pid=$(read_file "$f")
+        pid_alive "$pid" && echo "$(basename "$f" .pid):$pid"
+    done
+    return 0
+}
+
+CLEANUP=0
+on_exit() {
+    local rc=$?
+    if [[ $CLEANUP -eq 1 ]]; then
+        CLEANUP=0
+        say "stopping the fleet"
+        stop_all
+        say "stopped"
+    fi
+    exit "$rc"
+}
+
+cmd_up() {
+    local detach=0 arg
+    for arg in "$@"; do
+        case $arg in
+        --detach | -d) detach=1 ;;
+        *) die "unknown argument '$arg' (usage: scripts/fleet.sh [--detach] | stop | status)" ;;
+        esac
+    done
+    mkdir -p "$LOG_DIR" "$RUN_DIR" "$NGX_DIR"
+    local running
+    running=$(running_pids)
+    [[ -z $running ]] || die "a fleet is running already ($(echo "$running" | tr '\n' ' ')); stop it with: scripts/fleet.sh stop"
+    port_free "$GATEWAY_PORT" || die "port $GATEWAY_PORT is in use; free it or set TICKETING_PORT"
+    discover_services
+    [[ ${#SERVICES[@]} -gt 0 ]] || say "no service exists yet (no services/*/Cargo.toml, client/Cargo.toml); starting the gateway alone"
+
+    CLEANUP=1
+    trap on_exit EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+
+    say "starting the infra servers (${INFRA_DIR_FLEET#"$REPO_ROOT"/})"
+    infra start | sed 's/^/  /'
+    # The infra's URLs, as plain shell variables (not exported: each service gets its own set).
+    eval "$(sed -n 's/^export //p' "$INFRA_DIR_FLEET/env.sh")"
+
+    JWT=${JWT_KEY:-$DEV_JWT_KEY}
+    [[ -n ${JWT_KEY:-} ]] || say "JWT_KEY is not set: using a development key"
+    if [[ -n ${STRIPE_KEY:-} ]]; then
+        say "STRIPE_KEY is set: payments charges through the real Stripe API"
+    else
+        say "payments charges through the local Stripe mock ($STRIPE_API_BASE)"
+    fi
+
+    if [[ ${#SERVICES[@]} -gt 0 ]]; then
+        build_services
+        local -a ports
+        read -r -a ports <<<"$(free_ports "${#SERVICES[@]}")"
+        local i
+        for i in "${!SERVICES[@]}"; do start_service "${SERVICES[$i]}" "${ports[$i]}"; done
+        wait_services
+    fi
+    start_gateway
+    write_env
+    echo "ready: http://localhost:$GATEWAY_PORT"
+
+    if [[ $detach -eq 1 ]]; then
+        CLEANUP=0
+        say "detached; stop it with: scripts/fleet.sh stop (env: ${ENV_FILE#"$REPO_ROOT"/})"
+        return 0
+    fi
+    say "running; Ctrl-C stops everything"
+    watch_children
+}
+
+# Foreground: any service or the gateway exiting ends the fleet (with that process's log).
+watch_children() {
+    local pid name f rc
+    while true; do
+        pid="" rc=0
+        wait -n -p pid || rc=$?
+        if [[ -z $pid ]]; then
+            [[ $rc -eq 127 ]] && die "no fleet process is left to watch"
+            continue
+        fi
+        name=unknown
+        for f in "$RUN_DIR"/*.pid; do
+            [[ $(read_file "$f") == "$pid" ]] && name=$(basename "$f" .pid)
+        done
+        if [[ $name == gateway ]]; then
+            log_tail "$LOG_DIR/gateway.log"
+            log_tail "$LOG_DIR/gateway-error.log"
+        elif [[ $name != unknown ]]; then
+            log_tail "$LOG_DIR/$name.log"
+        else
+            continue # some helper child (not a service)
+        fi
+        rm -f "$RUN_DIR/$name.pid"
+        die "$name (pid $pid) exited unexpectedly"
+    done
+}
+
+cmd_stop() {
+    mkdir -p "$RUN_DIR"
+    say "stopping the fleet"
+    stop_all
+    say "stopped"
+}
+
+cmd_status() {
+    local s pid port any=0
+    for s in gateway "${ALL_SERVICES[@]}"; do
+        pid=$(read_file "$RUN_DIR/$s.pid")
+        if pid_alive "$pid"; then
+            port=$(read_file "$RUN_DIR/$s.port")
+            [[ $s == gateway ]] && port=$GATEWAY_PORT
+            printf '%-11s running  pid %-7s port %s\n' "$s" "$pid" "$port"
+            any=1
+        fi
+    done
+    [[ $any -eq 1 ]] || echo "no fleet process runs"
+    infra status || true
+}
+
+main() {
+    case ${1:-} in
+    stop) cmd_stop ;;
+    status) cmd_status ;;
+    -h | --help | help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//' ;;
+    *) cmd_up "$@" ;;
+    esac
+}
+
+main "$@"
