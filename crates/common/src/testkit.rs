@@ -210,6 +210,30 @@ pub async fn fresh_bus() -> crate::events::EventBus {
     bus
 }
 
+/// Settings that put a service on the shared NATS server in `bus`'s namespace.
+pub fn event_settings(bus: &crate::events::EventBus) -> crate::settings::EventSettings {
+    crate::settings::EventSettings {
+        nats_url: nats_url(),
+        namespace: bus.namespace().prefix().to_owned(),
+    }
+}
+
+/// HTTP settings for a service under test: any free port, the test key, plain-http cookies.
+pub fn http_settings() -> crate::settings::HttpSettings {
+    crate::settings::HttpSettings {
+        port: 0,
+        jwt_key: TEST_JWT_KEY.into(),
+        cookie_secure: false,
+    }
+}
+
+/// Runs a built service in the background; returns a client for it.
+pub fn serve(server: crate::service::Server) -> TestClient {
+    let port = server.port();
+    tokio::spawn(server.run_until_stopped(std::future::pending()));
+    TestClient::new(format!("http://127.0.0.1:{port}"))
+}
+
 /// A message stored in a stream, as a test inspects it.
 #[derive(Debug, Clone)]
 pub struct StoredEvent {

@@ -35,6 +35,11 @@ impl Namespace {
         Namespace(prefix.into())
     }
 
+    /// The prefix itself (empty in production).
+    pub fn prefix(&self) -> &str {
+        &self.0
+    }
+
     pub fn subject(&self, subject: &str) -> String {
         if self.0.is_empty() {
             subject.to_owned()

@@ -71,6 +71,28 @@ pub fn durable_name(service: &str, subject: &str) -> String {
 }
 
 impl EventBus {
+    /// Runs `handler(state, event)` for every `E` until `shutdown`, with a clone of `state`
+    /// per message (the service's store, typically).
+    pub fn listen_with<E, S, H, Fut>(
+        &self,
+        service: &str,
+        state: S,
+        handler: H,
+        shutdown: CancellationToken,
+    ) -> JoinHandle<()>
+    where
+        E: Event,
+        S: Clone + Send + Sync + 'static,
+        H: Fn(S, E) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = HandlerResult> + Send,
+    {
+        self.listen(
+            service,
+            move |event: E| handler(state.clone(), event),
+            shutdown,
+        )
+    }
+
     /// Runs `handler` for every `E` until `shutdown`; the message in hand is finished first.
     pub fn listen<E, H, Fut>(
         &self,

@@ -1,7 +1,6 @@
 use auth::configuration::Settings;
 use auth::startup::Application;
-use common::settings::HttpSettings;
-use common::testkit::{self, TEST_JWT_KEY, TestClient};
+use common::testkit::{self, TestClient};
 use mongodb::Database;
 use serde_json::{Value, json};
 
@@ -14,18 +13,12 @@ pub struct TestApp {
 pub async fn spawn_app() -> TestApp {
     let mongo_url = testkit::fresh_mongo_url("auth");
     let settings = Settings {
-        http: HttpSettings {
-            port: 0,
-            jwt_key: TEST_JWT_KEY.into(),
-            cookie_secure: false,
-        },
+        http: testkit::http_settings(),
         mongo_url: mongo_url.clone(),
     };
     let app = Application::build(settings).await.expect("auth starts");
-    let port = app.port();
-    tokio::spawn(app.run_until_stopped(std::future::pending()));
     TestApp {
-        api: TestClient::new(format!("http://127.0.0.1:{port}")),
+        api: testkit::serve(app),
         db: common::mongo::connect(&mongo_url, "auth").await.unwrap(),
     }
 }

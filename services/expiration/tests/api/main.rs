@@ -3,7 +3,6 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use common::bson::oid::ObjectId;
 use common::events::{EventBus, OrderCreated, OrderStatus, OrderTicket, Subject};
-use common::settings::EventSettings;
 use common::testkit::{self, eventually, status_and_json, stored_events, wait_for_events};
 use expiration::configuration::Settings;
 use expiration::startup::Application;
@@ -16,18 +15,10 @@ struct Running {
 }
 
 async fn start(bus: &EventBus) -> Running {
-    let namespace = bus
-        .namespace()
-        .subject("x")
-        .trim_end_matches(".x")
-        .to_owned();
     let settings = Settings {
         port: 0,
         redis_url: testkit::redis_url(),
-        events: EventSettings {
-            nats_url: testkit::nats_url(),
-            namespace,
-        },
+        events: testkit::event_settings(bus),
     };
     let app = Application::build(settings)
         .await
@@ -71,12 +62,7 @@ fn order_expiring_at(expires_at: DateTime<Utc>) -> OrderCreated {
 
 /// Waits until the order's expiry is stored in Redis.
 async fn scheduled(bus: &EventBus) {
-    let namespace = bus
-        .namespace()
-        .subject("x")
-        .trim_end_matches(".x")
-        .to_owned();
-    let key = format!("{namespace}:expiration:orders:scheduled");
+    let key = format!("{}:expiration:orders:scheduled", bus.namespace().prefix());
     let client = redis::Client::open(testkit::redis_url()).unwrap();
     let redis = client.get_multiplexed_async_connection().await.unwrap();
     eventually(10, "the expiry to be scheduled", || {

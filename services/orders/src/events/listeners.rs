@@ -15,40 +15,28 @@ pub fn spawn(
     background: &mut BackgroundTasks,
 ) {
     let token = background.shutdown_token();
-    let replica = tickets.clone();
-    background.add(bus.listen(
+    background.add(bus.listen_with(
         SERVICE,
-        move |event: TicketCreated| {
-            let replica = replica.clone();
-            async move { replica.created(&event).await }
-        },
+        tickets.clone(),
+        |replica, event: TicketCreated| async move { replica.created(&event).await },
         token.clone(),
     ));
-    let replica = tickets.clone();
-    background.add(bus.listen(
+    background.add(bus.listen_with(
         SERVICE,
-        move |event: TicketUpdated| {
-            let replica = replica.clone();
-            async move { replica.updated(&event).await }
-        },
+        tickets.clone(),
+        |replica, event: TicketUpdated| async move { replica.updated(&event).await },
         token.clone(),
     ));
-    let expiring = orders.clone();
-    background.add(bus.listen(
+    background.add(bus.listen_with(
         SERVICE,
-        move |event: ExpirationComplete| {
-            let orders = expiring.clone();
-            async move { orders.expire(&event.order_id).await }
-        },
+        orders.clone(),
+        |orders, event: ExpirationComplete| async move { orders.expire(&event.order_id).await },
         token.clone(),
     ));
-    let paid = orders.clone();
-    background.add(bus.listen(
+    background.add(bus.listen_with(
         SERVICE,
-        move |event: PaymentCreated| {
-            let orders = paid.clone();
-            async move { orders.complete(&event.order_id).await }
-        },
+        orders.clone(),
+        |orders, event: PaymentCreated| async move { orders.complete(&event.order_id).await },
         token,
     ));
 }

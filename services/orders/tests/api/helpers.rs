@@ -2,8 +2,7 @@ use std::time::Duration;
 
 use common::bson::{Document, doc, oid::ObjectId};
 use common::events::{EventBus, TicketCreated};
-use common::settings::{EventSettings, HttpSettings};
-use common::testkit::{self, TEST_JWT_KEY, TestClient, eventually, status_and_json};
+use common::testkit::{self, TestClient, eventually, status_and_json};
 use mongodb::Database;
 use orders::configuration::Settings;
 use orders::startup::Application;
@@ -22,32 +21,18 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_with_window(window: Duration) -> TestApp {
     let bus = testkit::fresh_bus().await;
-    let namespace = bus
-        .namespace()
-        .subject("x")
-        .trim_end_matches(".x")
-        .to_owned();
     let settings = Settings {
-        http: HttpSettings {
-            port: 0,
-            jwt_key: TEST_JWT_KEY.into(),
-            cookie_secure: false,
-        },
+        http: testkit::http_settings(),
         mongo_url: testkit::fresh_mongo_url("orders"),
-        events: EventSettings {
-            nats_url: testkit::nats_url(),
-            namespace,
-        },
+        events: testkit::event_settings(&bus),
         expiration_window: window,
         relay_events: true,
     };
     let app = Application::build(settings.clone())
         .await
         .expect("orders starts");
-    let port = app.port();
-    tokio::spawn(app.run_until_stopped(std::future::pending()));
     TestApp {
-        api: TestClient::new(format!("http://127.0.0.1:{port}")),
+        api: testkit::serve(app),
         db: common::mongo::connect(&settings.mongo_url, "orders")
             .await
             .unwrap(),

@@ -8,22 +8,17 @@ use crate::models::order::OrderReplica;
 const SERVICE: &str = "payments";
 
 pub fn spawn(bus: &EventBus, orders: &OrderReplica, background: &mut BackgroundTasks) {
-    let replica = orders.clone();
-    background.add(bus.listen(
+    let token = background.shutdown_token();
+    background.add(bus.listen_with(
         SERVICE,
-        move |event: OrderCreated| {
-            let replica = replica.clone();
-            async move { replica.created(&event).await }
-        },
-        background.shutdown_token(),
+        orders.clone(),
+        |replica, event: OrderCreated| async move { replica.created(&event).await },
+        token.clone(),
     ));
-    let replica = orders.clone();
-    background.add(bus.listen(
+    background.add(bus.listen_with(
         SERVICE,
-        move |event: OrderCancelled| {
-            let replica = replica.clone();
-            async move { replica.cancelled(&event).await }
-        },
-        background.shutdown_token(),
+        orders.clone(),
+        |replica, event: OrderCancelled| async move { replica.cancelled(&event).await },
+        token,
     ));
 }

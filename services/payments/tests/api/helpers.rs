@@ -1,8 +1,7 @@
 use chrono::Utc;
 use common::bson::{Document, doc, oid::ObjectId};
 use common::events::{EventBus, OrderCreated, OrderStatus, OrderTicket};
-use common::settings::{EventSettings, HttpSettings};
-use common::testkit::{self, TEST_JWT_KEY, TestClient, eventually, status_and_json};
+use common::testkit::{self, TestClient, eventually, status_and_json};
 use mongodb::Database;
 use payments::configuration::Settings;
 use payments::startup::Application;
@@ -19,23 +18,11 @@ pub struct TestApp {
 
 pub async fn spawn_app() -> TestApp {
     let bus = testkit::fresh_bus().await;
-    let namespace = bus
-        .namespace()
-        .subject("x")
-        .trim_end_matches(".x")
-        .to_owned();
     let stripe_key = testkit::unique_name("sk_test");
     let settings = Settings {
-        http: HttpSettings {
-            port: 0,
-            jwt_key: TEST_JWT_KEY.into(),
-            cookie_secure: false,
-        },
+        http: testkit::http_settings(),
         mongo_url: testkit::fresh_mongo_url("payments"),
-        events: EventSettings {
-            nats_url: testkit::nats_url(),
-            namespace,
-        },
+        events: testkit::event_settings(&bus),
         stripe_key: stripe_key.clone(),
         stripe_api_base: Some(testkit::stripe_api_base()),
         relay_events: true,
@@ -43,10 +30,8 @@ pub async fn spawn_app() -> TestApp {
     let app = Application::build(settings.clone())
         .await
         .expect("payments starts");
-    let port = app.port();
-    tokio::spawn(app.run_until_stopped(std::future::pending()));
     TestApp {
-        api: TestClient::new(format!("http://127.0.0.1:{port}")),
+        api: testkit::serve(app),
         db: common::mongo::connect(&settings.mongo_url, "payments")
             .await
             .unwrap(),

@@ -8,22 +8,23 @@ use crate::models::ticket::Tickets;
 const SERVICE: &str = "tickets";
 
 pub fn spawn(bus: &EventBus, tickets: &Tickets, background: &mut BackgroundTasks) {
-    let reserving = tickets.clone();
-    background.add(bus.listen(
+    let token = background.shutdown_token();
+    background.add(
+        bus.listen_with(
+            SERVICE,
+            tickets.clone(),
+            |tickets, order: OrderCreated| async move {
+                tickets.reserve(&order.ticket.id, &order.id).await
+            },
+            token.clone(),
+        ),
+    );
+    background.add(bus.listen_with(
         SERVICE,
-        move |order: OrderCreated| {
-            let tickets = reserving.clone();
-            async move { tickets.reserve(&order.ticket.id, &order.id).await }
+        tickets.clone(),
+        |tickets, order: OrderCancelled| async move {
+            tickets.release(&order.ticket.id, &order.id).await
         },
-        background.shutdown_token(),
-    ));
-    let releasing = tickets.clone();
-    background.add(bus.listen(
-        SERVICE,
-        move |order: OrderCancelled| {
-            let tickets = releasing.clone();
-            async move { tickets.release(&order.ticket.id, &order.id).await }
-        },
-        background.shutdown_token(),
+        token,
     ));
 }

@@ -1,7 +1,6 @@
 use common::bson::oid::ObjectId;
 use common::events::EventBus;
-use common::settings::{EventSettings, HttpSettings};
-use common::testkit::{self, TEST_JWT_KEY, TestClient, status_and_json};
+use common::testkit::{self, TestClient, status_and_json};
 use mongodb::Database;
 use serde_json::{Value, json};
 use tickets::configuration::Settings;
@@ -18,16 +17,9 @@ pub struct TestApp {
 pub async fn spawn_app() -> TestApp {
     let bus = testkit::fresh_bus().await;
     let settings = Settings {
-        http: HttpSettings {
-            port: 0,
-            jwt_key: TEST_JWT_KEY.into(),
-            cookie_secure: false,
-        },
+        http: testkit::http_settings(),
         mongo_url: testkit::fresh_mongo_url("tickets"),
-        events: EventSettings {
-            nats_url: testkit::nats_url(),
-            namespace: namespace_of(&bus),
-        },
+        events: testkit::event_settings(&bus),
         relay_events: true,
     };
     spawn_with(settings, bus).await
@@ -37,10 +29,8 @@ pub async fn spawn_with(settings: Settings, bus: EventBus) -> TestApp {
     let app = Application::build(settings.clone())
         .await
         .expect("tickets starts");
-    let port = app.port();
-    tokio::spawn(app.run_until_stopped(std::future::pending()));
     TestApp {
-        api: TestClient::new(format!("http://127.0.0.1:{port}")),
+        api: testkit::serve(app),
         db: common::mongo::connect(&settings.mongo_url, "tickets")
             .await
             .unwrap(),
@@ -49,13 +39,6 @@ pub async fn spawn_with(settings: Settings, bus: EventBus) -> TestApp {
     }
 }
 
-fn namespace_of(bus: &EventBus) -> String {
-    // The namespace is the prefix of any subject.
-    bus.namespace()
-        .subject("x")
-        .trim_end_matches(".x")
-        .to_owned()
-}
 
 impl TestApp {
     /// Lists a ticket as a new seller; returns the seller's cookie and the ticket.
