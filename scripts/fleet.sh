@@ -19,7 +19,9 @@
 #   FLEET_READY_TIMEOUT   seconds to wait for every service's /readyz (default 120)
 #   FLEET_STOP_GRACE      seconds between SIGTERM and SIGKILL when stopping (default 10)
 #   FLEET_ACCESS_LOG=1    write the gateway's access log (off by default: it is benchmarked)
-#   FLEET_INFRA_DIR       infra state dir of the fleet (default target/fleet/infra)
+#   FLEET_DIR             state dir: logs, pids, gateway config, env.sh (default target/fleet);
+#                         a second fleet beside the first needs its own (and its own TICKETING_PORT)
+#   FLEET_INFRA_DIR       infra state dir of the fleet (default $FLEET_DIR/infra)
 #   JWT_KEY               default: a development key
 #   STRIPE_KEY            when set, payments talks to the real Stripe; else to the local Stripe mock
 #   Every other setting of the contract (EXPIRATION_WINDOW_SECONDS, RUST_LOG, ...) passes through.
@@ -27,7 +29,9 @@ set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
-FLEET_DIR=$REPO_ROOT/target/fleet
+FLEET_DIR=${FLEET_DIR:-$REPO_ROOT/target/fleet}
+mkdir -p "$FLEET_DIR"
+FLEET_DIR=$(cd "$FLEET_DIR" && pwd)
 LOG_DIR=$FLEET_DIR/logs
 RUN_DIR=$FLEET_DIR/run
 NGX_DIR=$FLEET_DIR/nginx
@@ -192,7 +196,8 @@ wait_services() {
     local -a pending=("${SERVICES[@]}")
     local deadline=$((SECONDS + READY_TIMEOUT)) t0 name pid port
     t0=$(now_ms)
-    say "waiting for /readyz of: ${pending[*]}"
+    # (no word "ready" in progress lines: callers wait for the one `ready:` line)
+    say "waiting for the health checks of: ${pending[*]}"
     while [[ ${#pending[@]} -gt 0 ]]; do
         local -a still=()
         for name in "${pending[@]}"; do
@@ -371,6 +376,7 @@ start_gateway() {
     "$nginx" -t -q -p "$NGX_DIR" -c "$conf" -e "$LOG_DIR/gateway-error.log" ||
         die "the generated gateway config is invalid: $conf"
     : >"$LOG_DIR/gateway.log"
+    : >"$LOG_DIR/gateway-error.log"
     setsid "$nginx" -p "$NGX_DIR" -c "$conf" -e "$LOG_DIR/gateway-error.log" </dev/null \
         >>"$LOG_DIR/gateway.log" 2>&1 &
     echo $! >"$RUN_DIR/gateway.pid"
@@ -457,7 +463,9 @@ cmd_up() {
     mkdir -p "$LOG_DIR" "$RUN_DIR" "$NGX_DIR"
     local running
     running=$(running_pids)
-    [[ -z $running ]] || die "a fleet is running already ($(echo "$running" | tr '\n' ' ')); stop it with: scripts/fleet.sh stop"
+    [[ -z $running ]] || die "a fleet is still running ($(echo "$running" | tr '\n' ' ')); stop it with: scripts/fleet.sh stop"
+    # Installs what is missing first: the checks below need python3, curl and nginx.
+    infra install | sed 's/^/  /'
     port_free "$GATEWAY_PORT" || die "port $GATEWAY_PORT is in use; free it or set TICKETING_PORT"
     discover_services
     [[ ${#SERVICES[@]} -gt 0 ]] || say "no service exists yet (no services/*/Cargo.toml, client/Cargo.toml); starting the gateway alone"

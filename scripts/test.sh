@@ -5,7 +5,8 @@
 #   2. builds the workspace once;
 #   3. runs the unit and integration tests (each test uses its own database, NATS namespace
 #      and queue, so they run in parallel on the shared servers);
-#   4. runs the end-to-end tests through the gateway of the running fleet;
+#   4. runs the end-to-end tests through the gateway of the running fleet, the purchase flow
+#      over HTTP and a buyer's journey in headless Chromium (installed if missing);
 #   5. validates the Kubernetes/Docker/skaffold deployment offline;
 # then stops the servers. Exits non-zero if any step failed.
 #
@@ -38,19 +39,62 @@ source "$INFRA_DIR/env.sh"
 step "build (once, for every test binary)"
 cargo build --workspace --all-targets
 
+# run_tests SELECTION... [--ignored-only]: nextest when installed (it is on the project's machines),
+# else cargo test.
 if cargo nextest --version >/dev/null 2>&1; then
-  run_tests() { cargo nextest run --workspace --no-fail-fast --test-threads "$THREADS" "$@"; }
+  run_tests() {
+    local args=()
+    for a in "$@"; do
+      if [[ $a == --ignored-only ]]; then args+=(--run-ignored ignored-only); else args+=("$a"); fi
+    done
+    cargo nextest run --no-fail-fast --test-threads "$THREADS" "${args[@]}"
+  }
 else
   echo "cargo-nextest not found; using cargo test"
   run_tests() {
-    local ignored=()
-    [[ ${1:-} == --run-ignored ]] && ignored=(--ignored) && shift 2
-    cargo test --workspace --no-fail-fast "$@" -- --test-threads "$THREADS" "${ignored[@]}"
+    local args=() harness=(--test-threads "$THREADS")
+    for a in "$@"; do
+      if [[ $a == --ignored-only ]]; then harness+=(--ignored); else args+=("$a"); fi
+    done
+    cargo test --no-fail-fast "${args[@]}" -- "${harness[@]}"
   }
 fi
 
 step "unit and integration tests"
-run_tests || failed+=("unit and integration tests")
+run_tests --workspace || failed+=("unit and integration tests")
+
+# The browser test needs Debian's Chromium and its driver; without them it skips, loudly.
+ensure_browser() {
+  command -v chromedriver >/dev/null 2>&1 && return 0
+  echo "installing chromium and chromium-driver (Debian) for the browser test"
+  local sudo=()
+  [[ $(id -u) == 0 ]] || sudo=(sudo)
+  if ! "${sudo[@]}" apt-get install -y -q chromium chromium-driver >/dev/null 2>&1; then
+    "${sudo[@]}" apt-get update -q >/dev/null 2>&1 || true
+    "${sudo[@]}" apt-get install -y -q chromium chromium-driver >/dev/null 2>&1 ||
+      echo "!!! could not install chromium: the browser test will be SKIPPED !!!"
+  fi
+}
+
+# The fleet runs the binaries just built, on the same servers, with a short expiration window
+# so the "don't pay" flow finishes in seconds.
+run_e2e() {
+  local port
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  EXPIRATION_WINDOW_SECONDS=${E2E_EXPIRATION_WINDOW_SECONDS:-8} FLEET_PROFILE=debug FLEET_NO_BUILD=1 \
+    FLEET_INFRA_DIR=$INFRA_DIR TICKETING_PORT=$port scripts/fleet.sh --detach || return 1
+  # shellcheck source=/dev/null
+  source target/fleet/env.sh
+  export GATEWAY_URL
+  ensure_browser
+  run_tests -p e2e -p client --ignored-only
+}
+if [[ ${SKIP_E2E:-} != 1 ]]; then
+  step "end-to-end: the running fleet through its gateway"
+  run_e2e || failed+=("end-to-end tests")
+  # Stops the fleet's services and gateway, and with them the shared servers.
+  scripts/fleet.sh stop || true
+fi
 
 if [[ ${SKIP_DEPLOY:-} != 1 ]]; then
   step "deployment validation (offline)"

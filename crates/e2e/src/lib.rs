@@ -1,0 +1,144 @@
+//! A buyer's and a seller's view of the running fleet, through the gateway only.
+
+use std::time::Duration;
+
+use common::testkit::{TestClient, cookie_pair, eventually, status_and_json};
+use reqwest::header::SET_COOKIE;
+use serde_json::{Value, json};
+
+/// The gateway of the fleet `scripts/fleet.sh --detach` started.
+pub fn gateway() -> TestClient {
+    let url = std::env::var("GATEWAY_URL")
+        .expect("GATEWAY_URL: run through scripts/test.sh, which starts the fleet");
+    TestClient::new(url)
+}
+
+/// A person using the fleet: signed up with a fresh email, holding their session cookie.
+pub struct Person {
+    pub api: TestClient,
+    pub cookie: String,
+    pub id: String,
+}
+
+impl Person {
+    pub async fn sign_up(api: &TestClient) -> Person {
+        let email = format!("{}@e2e.test", common::testkit::unique_name("user"));
+        let response = api
+            .post(
+                "/api/users/signup",
+                &json!({ "email": email, "password": "password" }),
+                None,
+            )
+            .await;
+        let cookie = cookie_pair(
+            response
+                .headers()
+                .get(SET_COOKIE)
+                .expect("a session cookie")
+                .to_str()
+                .unwrap(),
+        );
+        let (status, user) = status_and_json(response).await;
+        assert_eq!(status, 201, "{user}");
+        Person {
+            api: api.clone(),
+            cookie,
+            id: user["id"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        status_and_json(self.api.get(path, Some(&self.cookie)).await).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        status_and_json(self.api.post(path, &body, Some(&self.cookie)).await).await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> (u16, Value) {
+        status_and_json(self.api.put(path, &body, Some(&self.cookie)).await).await
+    }
+
+    pub async fn sell(&self, title: &str, price: &str) -> Value {
+        let (status, ticket) = self
+            .post("/api/tickets", json!({ "title": title, "price": price }))
+            .await;
+        assert_eq!(status, 201, "{ticket}");
+        ticket
+    }
+
+    /// Orders the ticket at the version this person saw; waits for the ticket to reach the
+    /// orders service (events take milliseconds, but they do take them).
+    pub async fn buy(&self, ticket: &Value) -> Value {
+        let body = json!({ "ticketId": ticket["id"], "ticketVersion": ticket["version"] });
+        eventually(10, "the order to be accepted", || async {
+            let (status, order) = self.post("/api/orders", body.clone()).await;
+            match status {
+                201 => Some(order),
+                404 => None,
+                _ => panic!("order refused: {status} {order}"),
+            }
+        })
+        .await
+    }
+
+    /// Pays, waiting for the order to reach the payments service first.
+    pub async fn pay(&self, order_id: &str, token: &str) -> (u16, Value) {
+        let body = json!({ "orderId": order_id, "token": token });
+        eventually(10, "the order to reach payments", || async {
+            let (status, answer) = self.post("/api/payments", body.clone()).await;
+            (status != 404).then_some((status, answer))
+        })
+        .await
+    }
+
+    pub async fn order_when(&self, order_id: &str, status: &str) -> Value {
+        eventually(15, &format!("order {order_id} to be {status}"), || async {
+            let (_, order) = self.get(&format!("/api/orders/{order_id}")).await;
+            (order["status"] == status).then_some(order)
+        })
+        .await
+    }
+}
+
+/// The ticket as anyone sees it.
+pub async fn ticket(api: &TestClient, id: &str) -> Value {
+    let (status, ticket) =
+        status_and_json(api.get(&format!("/api/tickets/{id}"), None).await).await;
+    assert_eq!(status, 200, "{ticket}");
+    ticket
+}
+
+/// The successful charges the Stripe mock holds for an order.
+pub async fn charges_for(order_id: &str) -> Vec<Value> {
+    let base =
+        std::env::var("STRIPE_API_BASE").expect("STRIPE_API_BASE of the fleet's Stripe mock");
+    let list: Value = reqwest::Client::new()
+        .get(format!(
+            "{}/v1/charges?limit=100",
+            base.trim_end_matches('/')
+        ))
+        .bearer_auth("sk_test_mock")
+        .send()
+        .await
+        .expect("Stripe mock reachable")
+        .json()
+        .await
+        .expect("a charge list");
+    list["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|charge| {
+            charge["status"] == "succeeded" && charge["metadata"]["orderId"] == order_id
+        })
+        .cloned()
+        .collect()
+}
+
+/// Sleeps until just after `expires_at` (RFC 3339) plus `margin`.
+pub async fn sleep_past(expires_at: &str, margin: Duration) {
+    let expires: chrono::DateTime<chrono::Utc> = expires_at.parse().expect("RFC 3339");
+    let left = (expires - chrono::Utc::now()).to_std().unwrap_or_default();
+    tokio::time::sleep(left + margin).await;
+}
