@@ -56,6 +56,8 @@ now_ms() { date +%s%3N; }
 elapsed() { awk -v a="$1" -v b="$(now_ms)" 'BEGIN { printf "%.1fs", (b - a) / 1000 }'; }
 read_file() { if [[ -s $1 ]]; then cat "$1"; fi; }
 infra() { INFRA_DIR=$INFRA_DIR_FLEET "$SCRIPT_DIR/infra.sh" "$@"; }
+# One value of the infra's env.sh (lines `export NAME=value` or `export NAME='value'`).
+infra_var() { sed -n "s/^export $1='\{0,1\}\([^']*\)'\{0,1\}\$/\1/p" "$INFRA_DIR_FLEET/env.sh"; }
 
 service_dir() {
     if [[ $1 == client ]]; then echo "$REPO_ROOT/client"; else echo "$REPO_ROOT/services/$1"; fi
@@ -156,19 +158,20 @@ port_free() {
 # The environment of one service: the contract's settings, pointed at the fleet's infra.
 service_env() {
     local name=$1 port=$2
-    SVC_ENV=(PORT="$port" JWT_KEY="$JWT" NATS_URL="$NATS_URL" COOKIE_SECURE=false)
+    SVC_ENV=(PORT="$port" JWT_KEY="$JWT" NATS_URL="$I_NATS_URL" COOKIE_SECURE=false)
     case $name in
     auth | tickets | orders | payments)
-        SVC_ENV+=(MONGO_URL="mongodb://127.0.0.1:$MONGO_PORT/$name?directConnection=true")
+        SVC_ENV+=(MONGO_URL="mongodb://127.0.0.1:$I_MONGO_PORT/$name?directConnection=true")
         ;;
     esac
     case $name in
     payments)
+        # With the user's STRIPE_KEY: the real Stripe (their STRIPE_API_BASE, if any, passes through).
         if [[ -z ${STRIPE_KEY:-} ]]; then
-            SVC_ENV+=(STRIPE_KEY=sk_test_mock STRIPE_API_BASE="$STRIPE_API_BASE")
+            SVC_ENV+=(STRIPE_KEY=sk_test_mock STRIPE_API_BASE="$I_STRIPE_API_BASE")
         fi
         ;;
-    expiration) SVC_ENV+=(REDIS_URL="$REDIS_URL") ;;
+    expiration) SVC_ENV+=(REDIS_URL="$I_REDIS_URL") ;;
     client) SVC_ENV+=(API_URL="http://127.0.0.1:$GATEWAY_PORT") ;;
     esac
 }
@@ -406,7 +409,7 @@ write_env() {
         echo "export GATEWAY_URL='http://127.0.0.1:$GATEWAY_PORT'"
         echo "export GATEWAY_PID=$(read_file "$RUN_DIR/gateway.pid")"
         echo "export FLEET_SERVICES='${SERVICES[*]}'"
-        echo "export JWT_KEY='$JWT'"
+        printf 'export JWT_KEY=%q\n' "$JWT"
         for s in "${SERVICES[@]}"; do
             upper=${s^^}
             echo "export ${upper}_URL='http://127.0.0.1:$(read_file "$RUN_DIR/$s.port")'"
@@ -477,15 +480,19 @@ cmd_up() {
 
     say "starting the infra servers (${INFRA_DIR_FLEET#"$REPO_ROOT"/})"
     infra start | sed 's/^/  /'
-    # The infra's URLs, as plain shell variables (not exported: each service gets its own set).
-    eval "$(sed -n 's/^export //p' "$INFRA_DIR_FLEET/env.sh")"
+    # The infra's URLs under names of our own: the caller's NATS_URL, STRIPE_API_BASE, ... stay
+    # untouched in the environment the services inherit.
+    I_NATS_URL=$(infra_var NATS_URL)
+    I_REDIS_URL=$(infra_var REDIS_URL)
+    I_MONGO_PORT=$(infra_var MONGO_PORT)
+    I_STRIPE_API_BASE=$(infra_var STRIPE_API_BASE)
 
     JWT=${JWT_KEY:-$DEV_JWT_KEY}
     [[ -n ${JWT_KEY:-} ]] || say "JWT_KEY is not set: using a development key"
     if [[ -n ${STRIPE_KEY:-} ]]; then
         say "STRIPE_KEY is set: payments charges through the real Stripe API"
     else
-        say "payments charges through the local Stripe mock ($STRIPE_API_BASE)"
+        say "payments charges through the local Stripe mock ($I_STRIPE_API_BASE)"
     fi
 
     if [[ ${#SERVICES[@]} -gt 0 ]]; then

@@ -511,7 +511,9 @@ write_env() {
             echo "export ${upper}_PORT=$(server_port "$name")"
             echo "export ${upper}_PID=$(server_pid "$name")"
         done
-        echo "export NATS_MONITOR_URL='http://127.0.0.1:$(read_file "$(sdir nats)/monitor_port")'"
+        if [[ -s $(sdir nats)/monitor_port ]]; then
+            echo "export NATS_MONITOR_URL='http://127.0.0.1:$(read_file "$(sdir nats)/monitor_port")'"
+        fi
         echo "export MONGO_KIND=$MONGO_KIND"
     } >"$tmp"
     mv "$tmp" "$INFRA_DIR/env.sh"

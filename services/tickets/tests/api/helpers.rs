@@ -39,7 +39,6 @@ pub async fn spawn_with(settings: Settings, bus: EventBus) -> TestApp {
     }
 }
 
-
 impl TestApp {
     /// Lists a ticket as a new seller; returns the seller's cookie and the ticket.
     pub async fn listed_ticket(&self, title: &str, price: f64) -> (String, Value) {
