@@ -67,7 +67,7 @@ service_dir() {
 discover_services() {
     SERVICES=()
     if [[ -n ${FLEET_SERVICES:-} ]]; then
-        local s known
+        local s known k
         for s in $FLEET_SERVICES; do
             known=0
             for k in "${ALL_SERVICES[@]}"; do [[ $k == "$s" ]] && known=1; done
@@ -473,6 +473,7 @@ cmd_up() {
     discover_services
     [[ ${#SERVICES[@]} -gt 0 ]] || say "no service exists yet (no services/*/Cargo.toml, client/Cargo.toml); starting the gateway alone"
 
+    echo "$INFRA_DIR_FLEET" >"$RUN_DIR/infra_dir"
     CLEANUP=1
     trap on_exit EXIT
     trap 'exit 130' INT
@@ -545,6 +546,10 @@ watch_children() {
 
 cmd_stop() {
     mkdir -p "$RUN_DIR"
+    # The infra dir the fleet was started with, so `stop` needs no FLEET_INFRA_DIR again.
+    if [[ -z ${FLEET_INFRA_DIR:-} && -s $RUN_DIR/infra_dir ]]; then
+        INFRA_DIR_FLEET=$(cat "$RUN_DIR/infra_dir")
+    fi
     say "stopping the fleet"
     stop_all
     say "stopped"

@@ -9,7 +9,6 @@ use common::events::{
     HandlerError, HandlerResult, OrderCancelled, OrderCreated, OrderStatus, apply_in_order,
 };
 use common::money::Price;
-use mongodb::options::ReturnDocument;
 use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 
@@ -59,26 +58,35 @@ impl OrderReplica {
         self.collection.find_one(doc! { "_id": id }).await
     }
 
-    /// Takes the order for a payment with `token`, if it is payable and nobody else is paying it
-    /// (or the other payment's claim went stale). `None` when someone else holds it.
-    pub async fn claim(&self, id: ObjectId, token: &str) -> mongodb::error::Result<Option<Order>> {
+    /// Takes the order, as it was read, for a payment with `token`: only if it is still payable
+    /// and its claim is still the one read (none, or a stale one). `false` when someone else got
+    /// there first.
+    pub async fn claim(&self, order: &Order, token: &str) -> mongodb::error::Result<bool> {
         let now = Utc::now();
-        let stale_before = bson::DateTime::from_chrono(now - STALE_CLAIM);
         let claim = Claim {
             token: token.to_owned(),
             at: bson::DateTime::from_chrono(now),
         };
-        self.collection
-            .find_one_and_update(
-                doc! {
-                    "_id": id,
-                    "status": { "$in": [OrderStatus::Created.as_str(), OrderStatus::AwaitingPayment.as_str()] },
-                    "$or": [{ "claim": { "$exists": false } }, { "claim.at": { "$lt": stale_before } }],
-                },
-                doc! { "$set": { "claim": bson::to_bson(&claim).expect("a claim serialises") } },
-            )
-            .return_document(ReturnDocument::Before)
-            .await
+        let mut filter = doc! {
+            "_id": order.id,
+            "status": { "$in": [OrderStatus::Created.as_str(), OrderStatus::AwaitingPayment.as_str()] },
+        };
+        match &order.claim {
+            None => filter.insert("claim", doc! { "$exists": false }),
+            Some(held) if held.at.to_chrono() < now - STALE_CLAIM => {
+                filter.insert("claim.token", held.token.as_str());
+                filter.insert("claim.at", held.at)
+            }
+            Some(_) => return Ok(false),
+        };
+        let update =
+            doc! { "$set": { "claim": bson::to_bson(&claim).expect("a claim serialises") } };
+        Ok(self
+            .collection
+            .update_one(filter, update)
+            .await?
+            .matched_count
+            == 1)
     }
 
     /// Gives the order back after a declined charge, if this payment still holds it.

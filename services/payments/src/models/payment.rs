@@ -112,7 +112,7 @@ impl Checkout {
             return Err(ApiError::NotAuthorized);
         }
         self.refuse_unpayable(&order).await?;
-        let Some(claimed) = self.orders.claim(order.id, &request.token).await? else {
+        if !self.orders.claim(&order, &request.token).await? {
             // Someone else is paying, or the order changed since we read it.
             let order = self
                 .orders
@@ -123,8 +123,8 @@ impl Checkout {
             return Err(ApiError::bad_request(
                 "A payment for this order is already in progress",
             ));
-        };
-        if let Some(stale) = claimed
+        }
+        if let Some(stale) = order
             .claim
             .as_ref()
             .filter(|stale| stale.token != request.token)
