@@ -290,3 +290,27 @@ pub async fn wait_for_events(
     })
     .await
 }
+
+/// Runs a service binary with only `env` set and asserts it refuses to start: a non-zero exit
+/// and one line on stderr naming `variable`.
+pub fn assert_refuses_to_start(binary: &str, env: &[(&str, &str)], variable: &str) {
+    let output = std::process::Command::new(binary)
+        .env_clear()
+        .envs(env.iter().copied())
+        .output()
+        .expect("the service binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success(),
+        "{binary} started without a usable {variable}"
+    );
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .collect();
+    assert_eq!(lines.len(), 1, "one line expected, got: {stderr}");
+    assert!(
+        lines[0].contains(variable),
+        "the message does not name {variable}: {stderr}"
+    );
+}

@@ -39,7 +39,10 @@ where
     if collection.update_one(filter, update).await?.matched_count == 0 {
         return Ok(None);
     }
-    collection.find_one(doc! { "_id": id }).projection(doc! { "outbox": 0 }).await
+    collection
+        .find_one(doc! { "_id": id })
+        .projection(doc! { "outbox": 0 })
+        .await
 }
 
 /// What an event did to a replica.

@@ -3,3 +3,4 @@ mod helpers;
 mod signin;
 mod signout;
 mod signup;
+mod startup;

@@ -154,3 +154,18 @@ async fn health_endpoints_report_redis_and_nats() {
     assert_eq!(client.get("/api/anything", None).await.status(), 404);
     app.stop().await;
 }
+
+#[test]
+fn expiration_refuses_to_start_without_its_settings() {
+    let bin = env!("CARGO_BIN_EXE_expiration");
+    testkit::assert_refuses_to_start(bin, &[("NATS_URL", "nats://127.0.0.1:1")], "REDIS_URL");
+    testkit::assert_refuses_to_start(bin, &[("REDIS_URL", "redis://127.0.0.1:1")], "NATS_URL");
+    testkit::assert_refuses_to_start(
+        bin,
+        &[
+            ("REDIS_URL", "not a url"),
+            ("NATS_URL", "nats://127.0.0.1:1"),
+        ],
+        "REDIS_URL",
+    );
+}

@@ -3,3 +3,4 @@ mod create;
 mod helpers;
 mod listeners;
 mod read;
+mod startup;

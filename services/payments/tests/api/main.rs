@@ -1,3 +1,4 @@
 mod helpers;
 mod listeners;
 mod pay;
+mod startup;

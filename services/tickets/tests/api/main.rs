@@ -3,4 +3,5 @@ mod helpers;
 mod listeners;
 mod outbox;
 mod read;
+mod startup;
 mod update;
