@@ -41,7 +41,9 @@ pub fn router(state: AppState) -> Router {
         .route("/orders/{id}/pay", post(orders::pay))
         .route("/static/app.css", get(assets::css))
         .route("/static/app.js", get(assets::js))
-        // A page, not the API's JSON 404 that `common::http::app` falls back to.
+        // Unknown API paths reach the client too (everything outside the services' prefixes
+        // does): they get the API's JSON 404; anything else a page.
+        .route("/api/{*path}", any(|| async { common::ApiError::NotFound }))
         .route("/{*path}", any(|| async { Error::NotFound }))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)

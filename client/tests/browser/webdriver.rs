@@ -1,16 +1,16 @@
-//! Just enough of the W3C WebDriver protocol to drive headless Chromium through chromedriver,
-//! over the HTTP client the workspace already has.
+//! Headless Chromium through chromedriver, driven with `fantoccini`: the test starts
+//! chromedriver itself (in its own process group, so nothing outlives a failed test) and wraps
+//! each browser in a small `Session` that waits for what a person would see.
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use base64::Engine;
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
-
-/// The key of an element reference in the W3C protocol.
-const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// Where chromedriver is: `CHROMEDRIVER`, or Debian's `chromium-driver` package.
 pub fn find_chromedriver() -> Option<PathBuf> {
@@ -19,15 +19,14 @@ pub fn find_chromedriver() -> Option<PathBuf> {
         Some(PathBuf::from("/usr/bin/chromedriver")),
         Some(PathBuf::from("/usr/lib/chromium/chromedriver")),
     ];
-    candidates.into_iter().flatten().find(|path| path.exists())
+    candidates.into_iter().flatten().find(|path| path.is_file())
 }
 
 /// A chromedriver process and the browsers it started, all stopped when dropped (also when a
 /// test fails half-way, before it could close its sessions).
 pub struct Driver {
     process: Child,
-    base: String,
-    http: reqwest::Client,
+    url: String,
 }
 
 impl Driver {
@@ -46,24 +45,18 @@ impl Driver {
             .expect("chromedriver starts");
         let driver = Driver {
             process,
-            base: format!("http://127.0.0.1:{port}"),
-            http: reqwest::Client::new(),
+            url: format!("http://127.0.0.1:{port}"),
         };
         for _ in 0..100 {
-            let status = driver
-                .http
-                .get(format!("{}/status", driver.base))
-                .send()
-                .await;
-            if let Ok(response) = status {
-                let body: Value = response.json().await.unwrap_or_default();
-                if body["value"]["ready"] == true {
-                    return driver;
-                }
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return driver;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!("chromedriver did not become ready on port {port}");
+        panic!("chromedriver did not listen on port {port}");
     }
 
     /// A new browser with its own profile, so its own cookies.
@@ -72,26 +65,19 @@ impl Driver {
             "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                      "--window-size=1100,900", "--lang=en-US", "--disable-crash-reporter",
-                     "--disable-breakpad"]
+                     "--disable-breakpad", "--disable-background-networking", "--no-first-run",
+                     "--disable-component-update", "--disable-sync"]
         });
-        let capabilities = json!({ "capabilities": { "alwaysMatch": {
-            "browserName": "chrome", "goog:chromeOptions": chrome
-        } } });
-        let response = self
-            .http
-            .post(format!("{}/session", self.base))
-            .json(&capabilities)
-            .send()
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert("browserName".into(), json!("chrome"));
+        capabilities.insert("goog:chromeOptions".into(), chrome);
+        let browser = ClientBuilder::new(HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&self.url)
             .await
-            .expect("chromedriver answers");
-        let body: Value = response.json().await.unwrap();
-        let id = body["value"]["sessionId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no browser session: {body}"))
-            .to_owned();
+            .unwrap_or_else(|error| panic!("no browser session for {who}: {error}"));
         Session {
-            http: self.http.clone(),
-            url: format!("{}/session/{id}", self.base),
+            browser,
             screenshots: screenshots.to_owned(),
             who: who.to_owned(),
         }
@@ -108,71 +94,33 @@ impl Drop for Driver {
 
 /// One browser.
 pub struct Session {
-    http: reqwest::Client,
-    url: String,
+    browser: Client,
     screenshots: PathBuf,
     who: String,
 }
 
-/// An element of the current page.
-#[derive(Clone)]
-pub struct Element(String);
-
 impl Session {
-    async fn command(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let mut request = self.http.request(method, format!("{}{path}", self.url));
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.expect("chromedriver answers");
-        let status = response.status();
-        let body: Value = response.json().await.expect("chromedriver answers JSON");
-        assert!(
-            status.is_success(),
-            "{} {path}: {status}: {}",
-            self.who,
-            body["value"]
-        );
-        body["value"].clone()
-    }
-
-    async fn post(&self, path: &str, body: Value) -> Value {
-        self.command(reqwest::Method::POST, path, Some(body)).await
-    }
-
-    async fn get(&self, path: &str) -> Value {
-        self.command(reqwest::Method::GET, path, None).await
-    }
-
     pub async fn goto(&self, url: &str) {
-        self.post("/url", json!({ "url": url })).await;
+        self.browser
+            .goto(url)
+            .await
+            .unwrap_or_else(|error| panic!("{}: {url}: {error}", self.who));
     }
 
     pub async fn current_url(&self) -> String {
-        self.get("/url").await.as_str().unwrap().to_owned()
+        self.browser
+            .current_url()
+            .await
+            .expect("a current URL")
+            .to_string()
     }
 
     /// The elements matching a CSS selector, now.
     pub async fn find_all(&self, css: &str) -> Vec<Element> {
-        let found = self
-            .post(
-                "/elements",
-                json!({ "using": "css selector", "value": css }),
-            )
-            .await;
-        found
-            .as_array()
-            .unwrap_or_else(|| panic!("{}: finding {css}: {found}", self.who))
-            .iter()
-            .map(|element| {
-                Element(
-                    element[ELEMENT]
-                        .as_str()
-                        .expect("an element reference")
-                        .to_owned(),
-                )
-            })
-            .collect()
+        self.browser
+            .find_all(Locator::Css(css))
+            .await
+            .unwrap_or_else(|error| panic!("{}: finding {css}: {error}", self.who))
     }
 
     /// Waits up to `seconds` for an element matching `css` whose text contains `text`.
@@ -185,12 +133,11 @@ impl Session {
                 }
             }
             if tokio::time::Instant::now() > deadline {
-                let page = self.get("/source").await;
+                let page = self.browser.source().await.unwrap_or_default();
                 panic!(
-                    "{}: no `{css}` containing {text:?} after {seconds}s on {}:\n{}",
+                    "{}: no `{css}` containing {text:?} after {seconds}s on {}:\n{page}",
                     self.who,
-                    self.current_url().await,
-                    page.as_str().unwrap_or_default()
+                    self.current_url().await
                 );
             }
             tokio::time::sleep(Duration::from_millis(150)).await;
@@ -199,47 +146,36 @@ impl Session {
 
     pub async fn text(&self, element: &Element) -> String {
         // The element can go away between finding it and reading it when the page reloads.
-        let response = self
-            .http
-            .get(format!("{}/element/{}/text", self.url, element.0))
-            .send()
-            .await
-            .expect("chromedriver answers");
-        let body: Value = response.json().await.unwrap_or_default();
-        body["value"].as_str().unwrap_or_default().to_owned()
+        element.text().await.unwrap_or_default()
     }
 
     pub async fn property(&self, element: &Element, name: &str) -> Value {
-        self.get(&format!("/element/{}/property/{name}", element.0))
-            .await
+        match element.prop(name).await.expect("a property") {
+            Some(value) => serde_json::from_str(&value).unwrap_or(Value::String(value)),
+            None => Value::Null,
+        }
     }
 
     pub async fn click(&self, element: &Element) {
-        self.post(&format!("/element/{}/click", element.0), json!({}))
-            .await;
+        element
+            .click()
+            .await
+            .unwrap_or_else(|error| panic!("{}: click: {error}", self.who));
     }
 
     pub async fn type_into(&self, css: &str, text: &str) {
         let element = self.wait_for(css, "", 5).await;
-        self.post(&format!("/element/{}/clear", element.0), json!({}))
-            .await;
-        self.post(
-            &format!("/element/{}/value", element.0),
-            json!({ "text": text }),
-        )
-        .await;
+        element.clear().await.expect("the field clears");
+        element.send_keys(text).await.expect("the field takes keys");
     }
 
     /// Saves a PNG of the window as `<screenshots>/<name>.png`.
     pub async fn screenshot(&self, name: &str) {
-        let data = self.get("/screenshot").await;
-        let png = base64::engine::general_purpose::STANDARD
-            .decode(data.as_str().unwrap())
-            .unwrap();
+        let png = self.browser.screenshot().await.expect("a screenshot");
         std::fs::write(self.screenshots.join(format!("{name}.png")), png).unwrap();
     }
 
     pub async fn close(self) {
-        self.command(reqwest::Method::DELETE, "", None).await;
+        self.browser.close().await.expect("the browser closes");
     }
 }

@@ -75,6 +75,28 @@ async fn unknown_pages_and_malformed_ids_are_a_404_page() {
 }
 
 #[tokio::test]
+async fn unknown_api_paths_get_the_api_error_shape() {
+    let app = spawn_app().await;
+    for path in ["/api/nothing", "/api/users"] {
+        let response = app.web.get(path, None).await;
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/json",
+            "{path}"
+        );
+        let (status, body) = common::testkit::status_and_json(response).await;
+        assert_eq!(
+            (status, body),
+            (
+                404,
+                serde_json::json!({ "errors": [{ "message": "Not Found" }] })
+            ),
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn health_endpoints_answer() {
     let app = spawn_app().await;
     assert_eq!(app.web.get("/healthz", None).await.status(), 200);
