@@ -34,7 +34,7 @@ impl Application {
         if let Err(error) = checkout.ensure_indexes().await {
             tracing::warn!(%error, "payments index not created yet");
         }
-        listeners::spawn(&service.bus, &orders, &mut service.background);
+        listeners::spawn(&service.bus, &orders, &checkout, &mut service.background);
         let state = AppState {
             sessions: Sessions::new(&settings.http.jwt_key, settings.http.cookie_secure),
             checkout,

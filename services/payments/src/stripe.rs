@@ -6,6 +6,7 @@ use stripe::{
     StripeRequest,
 };
 use stripe_core::charge::CreateCharge;
+use stripe_core::refund::CreateRefund;
 use stripe_types::Currency;
 
 /// What became of a charge attempt.
@@ -85,5 +86,18 @@ impl Payments {
             }
             Err(error) => ChargeOutcome::Unknown(error.to_string()),
         }
+    }
+
+    /// Gives a charge's money back. The key makes a retried refund the same refund.
+    pub async fn refund(&self, charge_id: &str, idempotency_key: &str) -> Result<String, String> {
+        let key = IdempotencyKey::new(idempotency_key).map_err(|error| format!("{error:?}"))?;
+        CreateRefund::new()
+            .charge(charge_id)
+            .customize()
+            .request_strategy(RequestStrategy::Idempotent(key))
+            .send(&self.client)
+            .await
+            .map(|refund| refund.id.to_string())
+            .map_err(|error| error.to_string())
     }
 }

@@ -291,11 +291,11 @@ impl Orders {
             match order.status {
                 OrderStatus::Complete => return Ok(()),
                 OrderStatus::Cancelled => {
-                    // Payments refuses to charge an order it knows is cancelled; getting here
-                    // means the charge raced the cancellation. Keep the ticket's state, say so.
-                    tracing::error!(
+                    // The charge raced the cancellation (an expiry). The ticket may already be
+                    // someone else's, so the order stays cancelled; payments refunds the charge.
+                    tracing::warn!(
                         order = order_id,
-                        "payment received for a cancelled order: refund it"
+                        "payment for a cancelled order: payments refunds it"
                     );
                     return Ok(());
                 }

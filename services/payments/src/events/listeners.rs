@@ -4,10 +4,16 @@ use common::events::{EventBus, OrderCancelled, OrderCreated};
 use common::tasks::BackgroundTasks;
 
 use crate::models::order::OrderReplica;
+use crate::models::payment::Checkout;
 
 const SERVICE: &str = "payments";
 
-pub fn spawn(bus: &EventBus, orders: &OrderReplica, background: &mut BackgroundTasks) {
+pub fn spawn(
+    bus: &EventBus,
+    orders: &OrderReplica,
+    checkout: &Checkout,
+    background: &mut BackgroundTasks,
+) {
     let token = background.shutdown_token();
     background.add(bus.listen_with(
         SERVICE,
@@ -17,8 +23,8 @@ pub fn spawn(bus: &EventBus, orders: &OrderReplica, background: &mut BackgroundT
     ));
     background.add(bus.listen_with(
         SERVICE,
-        orders.clone(),
-        |replica, event: OrderCancelled| async move { replica.cancelled(&event).await },
+        checkout.clone(),
+        |checkout, event: OrderCancelled| async move { checkout.order_cancelled(&event).await },
         token,
     ));
 }

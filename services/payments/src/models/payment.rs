@@ -2,7 +2,9 @@
 
 use common::bson::{doc, oid::ObjectId};
 use common::events::outbox::outbox_of;
-use common::events::{OrderStatus, Outbox, PaymentCreated, PendingEvent};
+use common::events::{
+    HandlerError, HandlerResult, OrderCancelled, OrderStatus, Outbox, PaymentCreated, PendingEvent,
+};
 use common::input::parse_object_id;
 use common::{ApiError, ApiResult, JsonBody};
 use mongodb::options::IndexOptions;
@@ -62,6 +64,10 @@ pub struct Payment {
     pub id: ObjectId,
     pub order_id: String,
     pub stripe_id: String,
+    /// The Stripe refund, when the order was cancelled although paid (a payment that raced
+    /// the order's expiration).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_id: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub outbox: Vec<PendingEvent>,
 }
@@ -158,7 +164,15 @@ impl Checkout {
             )
             .await
         {
-            ChargeOutcome::Charged(stripe_id) => self.record(&order, stripe_id).await,
+            ChargeOutcome::Charged(stripe_id) => {
+                let payment = self.record(&order, stripe_id).await?;
+                // The order may have been cancelled (expired) while the card was charged; the
+                // cancellation's listener refunds too, so whichever comes second does it.
+                if self.refund_if_cancelled(order.id).await? {
+                    return Err(ApiError::bad_request("Cannot pay for a cancelled order"));
+                }
+                Ok(payment)
+            }
             ChargeOutcome::Declined(message) => {
                 self.orders.release(order.id, &request.token).await?;
                 Err(ApiError::PaymentRefused(message))
@@ -169,6 +183,47 @@ impl Checkout {
                 Err(ApiError::Unavailable(anyhow::anyhow!("Stripe: {error}")))
             }
         }
+    }
+
+    /// `order.cancelled`: the replica follows, and a payment that beat the cancellation to the
+    /// order is refunded.
+    pub async fn order_cancelled(&self, event: &OrderCancelled) -> HandlerResult {
+        self.orders.cancelled(event).await?;
+        let id = ObjectId::parse_str(&event.id)
+            .map_err(|_| HandlerError::reject(format!("malformed order id {:?}", event.id)))?;
+        self.refund_if_cancelled(id).await?;
+        Ok(())
+    }
+
+    /// Refunds the order's payment if the order is cancelled and the payment not yet refunded;
+    /// whether the order is cancelled and paid (so refunded, now or before).
+    async fn refund_if_cancelled(&self, order_id: ObjectId) -> ApiResult<bool> {
+        let cancelled = self
+            .orders
+            .find(order_id)
+            .await?
+            .is_some_and(|order| order.status == OrderStatus::Cancelled);
+        let Some(payment) = self.paid(order_id).await?.filter(|_| cancelled) else {
+            return Ok(false);
+        };
+        if payment.refund_id.is_none() {
+            let key = format!("refund:{}", payment.order_id);
+            let refund_id =
+                self.stripe
+                    .refund(&payment.stripe_id, &key)
+                    .await
+                    .map_err(|error| {
+                        ApiError::Unavailable(anyhow::anyhow!("Stripe refund: {error}"))
+                    })?;
+            tracing::warn!(order = %payment.order_id, %refund_id, "paid order was cancelled: refunded");
+            self.payments
+                .update_one(
+                    doc! { "_id": payment.id },
+                    doc! { "$set": { "refundId": refund_id } },
+                )
+                .await?;
+        }
+        Ok(true)
     }
 
     async fn refuse_unpayable(&self, order: &Order) -> ApiResult<()> {
@@ -193,6 +248,7 @@ impl Checkout {
             id: ObjectId::new(),
             order_id: order.id.to_hex(),
             stripe_id,
+            refund_id: None,
             outbox: Vec::new(),
         };
         payment.outbox = outbox_of(&PaymentCreated {

@@ -156,3 +156,45 @@ async fn concurrent_payments_for_one_order_charge_once() {
         "one charge per order"
     );
 }
+
+#[tokio::test]
+async fn a_paid_order_cancelled_afterwards_is_refunded_once() {
+    let app = spawn_app().await;
+    let (user, cookie) = testkit::signed_in();
+    let order = app.replicated_order(user, 12.0).await;
+    assert_eq!(app.pay(&order, "tok_visa", &cookie).await.0, 201);
+    // The order's expiration won the race in the orders service.
+    let cancelled = OrderCancelled {
+        id: order.clone(),
+        version: 1,
+        ticket: TicketRef { id: "t".into() },
+    };
+    app.bus.publish(&cancelled).await.unwrap();
+    let payments = app.db.collection::<Document>("payments");
+    let refunded = testkit::eventually(10, "the refund", || async {
+        let payment = payments
+            .find_one(doc! { "orderId": &order })
+            .await
+            .unwrap()?;
+        payment.get_str("refundId").ok().map(str::to_owned)
+    })
+    .await;
+    assert!(refunded.starts_with("re_"), "{refunded}");
+    let charges = app.charges_for(&[&order]).await;
+    assert_eq!(charges.len(), 1);
+    assert_eq!(charges[0]["refunded"], json!(true));
+    assert_eq!(charges[0]["amount_refunded"], json!(1200));
+    // A redelivered cancellation refunds nothing more.
+    let raw = serde_json::to_vec(&cancelled).unwrap();
+    app.bus
+        .publish_raw("order.cancelled", "again", raw.into())
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let payment = payments
+        .find_one(doc! { "orderId": &order })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(payment.get_str("refundId").unwrap(), refunded);
+}
