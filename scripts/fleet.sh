@@ -9,6 +9,13 @@
 #                                target/fleet/env.sh then describes it (GATEWAY_URL, AUTH_URL, ...)
 #   scripts/fleet.sh stop        stop a detached fleet (services, gateway, its infra servers)
 #   scripts/fleet.sh status      what runs
+# One service of a running detached fleet (fault tests):
+#   scripts/fleet.sh kill SERVICE     SIGKILL, no cleanup: a crash
+#   scripts/fleet.sh start SERVICE    start it again: same binary, port and environment; waits for
+#                                     its /readyz and updates its pid in env.sh
+#   scripts/fleet.sh restart SERVICE  graceful stop (SIGTERM, then SIGKILL after the grace), start
+#   scripts/fleet.sh infra ARGS...    scripts/infra.sh ARGS on the fleet's infra servers, e.g.
+#                                     `infra restart nats`; refreshes env.sh afterwards
 #
 # Settings (environment):
 #   TICKETING_PORT        gateway port (default 8080)
@@ -67,11 +74,9 @@ service_dir() {
 discover_services() {
     SERVICES=()
     if [[ -n ${FLEET_SERVICES:-} ]]; then
-        local s known k
+        local s
         for s in $FLEET_SERVICES; do
-            known=0
-            for k in "${ALL_SERVICES[@]}"; do [[ $k == "$s" ]] && known=1; done
-            [[ $known -eq 1 ]] || die "unknown service '$s' in FLEET_SERVICES (one of: ${ALL_SERVICES[*]})"
+            has_known_service "$s" || die "unknown service '$s' in FLEET_SERVICES (one of: ${ALL_SERVICES[*]})"
             SERVICES+=("$s")
         done
         return
@@ -81,6 +86,12 @@ discover_services() {
         [[ -f $(service_dir "$s")/Cargo.toml ]] && SERVICES+=("$s")
     done
     return 0
+}
+
+has_known_service() {
+    local k
+    for k in "${ALL_SERVICES[@]}"; do [[ $k == "$1" ]] && return 0; done
+    return 1
 }
 
 has_service() {
@@ -178,14 +189,39 @@ service_env() {
 
 # setsid: a Ctrl-C in the terminal reaches only this script, which then stops everything in
 # order (gateway, services, infra) instead of every process dying at once.
+# The binary and the whole environment are recorded (the environment readable by the owner only:
+# it holds the keys) so that `start SERVICE` runs it again exactly as it ran.
 start_service() {
     local name=$1 port=$2 log=$LOG_DIR/$1.log
     service_env "$name" "$port"
     : >"$log"
+    echo "$BIN_DIR/$name" >"$RUN_DIR/$name.bin"
+    (umask 077 && env "${SVC_ENV[@]}" env -0 >"$RUN_DIR/$name.env")
     setsid env "${SVC_ENV[@]}" "$BIN_DIR/$name" >>"$log" 2>&1 </dev/null &
     echo $! >"$RUN_DIR/$name.pid"
     echo "$port" >"$RUN_DIR/$name.port"
     say "started $name (pid $!, port $port, log ${log#"$REPO_ROOT"/})"
+}
+
+# Starts a service of a detached fleet again, as start_service recorded it (log appended).
+restart_service() {
+    local name=$1 log=$LOG_DIR/$1.log bin port
+    local -a vars
+    bin=$(read_file "$RUN_DIR/$name.bin")
+    port=$(read_file "$RUN_DIR/$name.port")
+    [[ -n $bin && -n $port && -s $RUN_DIR/$name.env ]] ||
+        die "$name was not started by this fleet (no $RUN_DIR/$name.{bin,port,env})"
+    mapfile -d '' vars <"$RUN_DIR/$name.env"
+    # The listening socket of a killed process closes with it; wait briefly all the same.
+    local deadline=$((SECONDS + 10))
+    until port_free "$port"; do
+        ((SECONDS < deadline)) || die "port $port of $name is still in use"
+        sleep 0.1
+    done
+    printf '\n===== %s fleet.sh: starting %s again\n' "$(date -Is)" "$name" >>"$log"
+    setsid env -i "${vars[@]}" "$bin" >>"$log" 2>&1 </dev/null &
+    echo $! >"$RUN_DIR/$name.pid"
+    say "started $name again (pid $!, port $port, log ${log#"$REPO_ROOT"/})"
 }
 
 log_tail() {
@@ -317,6 +353,12 @@ http {
     keepalive_requests 100000;
     # The services answer 413 themselves (64 KiB limit, JSON body); let such bodies reach them.
     client_max_body_size 1m;
+    # Cookies add up on a real site: request headers up to 32 KiB reach the services (nginx's
+    # 8k default answered a 10 KB cookie with its own 400 page, even on the API).
+    large_client_header_buffers 4 32k;
+    # What the gateway answers itself is the contract's JSON error on the API, a page elsewhere.
+    # \$request (the request line) is known even when the URI in it is what failed.
+    map \$request \$gateway_error { "~^[^ ]+ +/api/" api; default page; }
 
     # Host as the client sent it (with its port); X-Forwarded-Proto kept when a TLS proxy in
     # front of us set it.
@@ -353,11 +395,31 @@ EOF
         proxy_redirect off;
         proxy_read_timeout 120s;
 
-        # Errors made by the gateway itself are JSON too (a service's own errors pass untouched).
-        error_page 502 504 = @unavailable;
-        error_page 413 = @too_large;
-        location @unavailable { default_type application/json; return 503 '{"errors":[{"message":"Service unavailable"}]}'; }
-        location @too_large { default_type application/json; return 413 '{"errors":[{"message":"Request body too large"}]}'; }
+        # Errors made by the gateway itself (a service's own errors pass untouched): the contract's
+        # JSON under /api/, a page elsewhere. URIs, not named locations: a named location cannot
+        # be reached from a request whose request line failed (%00 in the path, a URI too long).
+        error_page 400 /.gateway/bad_request_\$gateway_error;
+        error_page 405 /.gateway/not_allowed_\$gateway_error;
+        error_page 413 /.gateway/too_large_\$gateway_error;
+        error_page 414 /.gateway/uri_too_long_\$gateway_error;
+        error_page 494 =431 /.gateway/headers_too_large_\$gateway_error;
+        error_page 502 504 =503 /.gateway/unavailable_\$gateway_error;
+EOF
+        local kind code message title text
+        while IFS='|' read -r kind code message title text; do
+            printf "        location = /.gateway/%s_api { internal; default_type application/json; return %s '{\"errors\":[{\"message\":\"%s\"}]}'; }\n" \
+                "$kind" "$code" "$message"
+            printf "        location = /.gateway/%s_page { internal; default_type text/html; return %s '<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>%s</title><h1>%s</h1><p>%s <a href=\"/\">Home</a></p></html>'; }\n" \
+                "$kind" "$code" "$title" "$title" "$text"
+        done <<'EOF'
+bad_request|400|Bad request|Bad request|That address or request could not be read.
+not_allowed|405|Method not allowed|That did not work|This page cannot be used that way.
+too_large|413|Request body too large|That did not work|What was sent is too large.
+uri_too_long|414|URI too long|Address too long|That address is too long.
+headers_too_large|431|Request headers too large|Too many cookies|The browser sent more cookies than this site takes.
+unavailable|503|Service unavailable|Temporarily unavailable|Please try again in a moment.
+EOF
+        cat <<EOF
 
 EOF
         for r in "${ROUTES[@]}"; do route_block "${r%%:*}" "${r##*:}"; done
@@ -383,6 +445,7 @@ start_gateway() {
     setsid "$nginx" -p "$NGX_DIR" -c "$conf" -e "$LOG_DIR/gateway-error.log" </dev/null \
         >>"$LOG_DIR/gateway.log" 2>&1 &
     echo $! >"$RUN_DIR/gateway.pid"
+    echo "$GATEWAY_PORT" >"$RUN_DIR/gateway.port"
     local deadline=$((SECONDS + 20))
     while [[ $code == 000 ]]; do
         if ! pid_alive "$(read_file "$RUN_DIR/gateway.pid")"; then
@@ -409,6 +472,7 @@ write_env() {
         echo "export GATEWAY_URL='http://127.0.0.1:$GATEWAY_PORT'"
         echo "export GATEWAY_PID=$(read_file "$RUN_DIR/gateway.pid")"
         echo "export FLEET_SERVICES='${SERVICES[*]}'"
+        echo "export FLEET_DIR='$FLEET_DIR'"
         printf 'export JWT_KEY=%q\n' "$JWT"
         for s in "${SERVICES[@]}"; do
             upper=${s^^}
@@ -417,6 +481,27 @@ write_env() {
         done
         echo "# infra ($INFRA_DIR_FLEET/env.sh):"
         grep '^export' "$INFRA_DIR_FLEET/env.sh"
+    } >"$tmp"
+    mv "$tmp" "$ENV_FILE"
+}
+
+# After a service or an infra server was started again: its pid (and the infra's section, ports
+# kept) in env.sh.
+refresh_env() {
+    [[ -f $ENV_FILE ]] || return 0
+    local tmp=$ENV_FILE.tmp s upper
+    {
+        sed '/^# infra (/,$d' "$ENV_FILE" | while IFS= read -r line; do
+            for s in "${ALL_SERVICES[@]}"; do
+                upper=${s^^}
+                if [[ $line == "export ${upper}_PID="* ]]; then
+                    line="export ${upper}_PID=$(read_file "$RUN_DIR/$s.pid")"
+                fi
+            done
+            printf '%s\n' "$line"
+        done
+        echo "# infra ($INFRA_DIR_FLEET/env.sh):"
+        grep '^export' "$INFRA_DIR_FLEET/env.sh" || true
     } >"$tmp"
     mv "$tmp" "$ENV_FILE"
 }
@@ -430,7 +515,7 @@ stop_all() {
     stop_pidfiles "$RUN_DIR/gateway.pid"
     stop_pidfiles "${files[@]}"
     infra stop | sed 's/^/  /' || true
-    rm -f "$ENV_FILE"
+    rm -f "$ENV_FILE" "$RUN_DIR"/*.env
 }
 
 running_pids() {
@@ -460,7 +545,7 @@ cmd_up() {
     for arg in "$@"; do
         case $arg in
         --detach | -d) detach=1 ;;
-        *) die "unknown argument '$arg' (usage: scripts/fleet.sh [--detach] | stop | status)" ;;
+        *) die "unknown argument '$arg' (usage: scripts/fleet.sh [--detach] | stop | status | kill|start|restart SERVICE | infra ARGS; see --help)" ;;
         esac
     done
     mkdir -p "$LOG_DIR" "$RUN_DIR" "$NGX_DIR"
@@ -474,6 +559,7 @@ cmd_up() {
     [[ ${#SERVICES[@]} -gt 0 ]] || say "no service exists yet (no services/*/Cargo.toml, client/Cargo.toml); starting the gateway alone"
 
     echo "$INFRA_DIR_FLEET" >"$RUN_DIR/infra_dir"
+    echo "foreground $$" >"$RUN_DIR/mode"
     CLEANUP=1
     trap on_exit EXIT
     trap 'exit 130' INT
@@ -510,6 +596,7 @@ cmd_up() {
 
     if [[ $detach -eq 1 ]]; then
         CLEANUP=0
+        echo detached >"$RUN_DIR/mode"
         say "detached; stop it with: scripts/fleet.sh stop (env: ${ENV_FILE#"$REPO_ROOT"/})"
         return 0
     fi
@@ -544,12 +631,16 @@ watch_children() {
     done
 }
 
-cmd_stop() {
-    mkdir -p "$RUN_DIR"
-    # The infra dir the fleet was started with, so `stop` needs no FLEET_INFRA_DIR again.
+# The infra dir the fleet was started with, so later commands need no FLEET_INFRA_DIR again.
+use_recorded_infra_dir() {
     if [[ -z ${FLEET_INFRA_DIR:-} && -s $RUN_DIR/infra_dir ]]; then
         INFRA_DIR_FLEET=$(cat "$RUN_DIR/infra_dir")
     fi
+}
+
+cmd_stop() {
+    mkdir -p "$RUN_DIR"
+    use_recorded_infra_dir
     say "stopping the fleet"
     stop_all
     say "stopped"
@@ -561,7 +652,6 @@ cmd_status() {
         pid=$(read_file "$RUN_DIR/$s.pid")
         if pid_alive "$pid"; then
             port=$(read_file "$RUN_DIR/$s.port")
-            [[ $s == gateway ]] && port=$GATEWAY_PORT
             printf '%-11s running  pid %-7s port %s\n' "$s" "$pid" "$port"
             any=1
         fi
@@ -570,10 +660,57 @@ cmd_status() {
     infra status || true
 }
 
+# kill | start | restart SERVICE on a detached fleet.
+cmd_service() {
+    local action=$1 name=${2:-} mode pid
+    [[ $# -eq 2 ]] || die "usage: scripts/fleet.sh $action SERVICE (one of: ${ALL_SERVICES[*]})"
+    SERVICES=("$name")
+    has_known_service "$name" || die "unknown service '$name' (one of: ${ALL_SERVICES[*]})"
+    mode=$(read_file "$RUN_DIR/mode")
+    if [[ $mode == foreground* ]] && pid_alive "${mode#foreground }"; then
+        die "the fleet runs in the foreground (pid ${mode#foreground }); $action needs a detached fleet"
+    fi
+    [[ -s $RUN_DIR/$name.port ]] || die "$name is not part of the fleet in ${FLEET_DIR#"$REPO_ROOT"/}"
+    use_recorded_infra_dir
+    pid=$(read_file "$RUN_DIR/$name.pid")
+    case $action in
+    kill)
+        if pid_alive "$pid"; then
+            kill -KILL "$pid" 2>/dev/null || true
+            while pid_alive "$pid"; do sleep 0.05; done
+            say "killed $name (pid $pid, SIGKILL)"
+        else
+            say "$name does not run"
+        fi
+        rm -f "$RUN_DIR/$name.pid"
+        refresh_env
+        return 0
+        ;;
+    restart) stop_pidfiles "$RUN_DIR/$name.pid" ;;
+    start) ! pid_alive "$pid" || die "$name already runs (pid $pid)" ;;
+    esac
+    restart_service "$name"
+    wait_services
+    refresh_env
+}
+
+cmd_infra() {
+    use_recorded_infra_dir
+    local rc=0
+    infra "$@" || rc=$?
+    refresh_env
+    return $rc
+}
+
 main() {
     case ${1:-} in
     stop) cmd_stop ;;
     status) cmd_status ;;
+    kill | start | restart) cmd_service "$@" ;;
+    infra)
+        shift
+        cmd_infra "$@"
+        ;;
     -h | --help | help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//' ;;
     *) cmd_up "$@" ;;
     esac

@@ -20,6 +20,10 @@ pub enum Error {
     /// A form body that no page of ours sends.
     #[error("unreadable form: {0}")]
     BadForm(String),
+    /// A page asked for with a method it does not take (e.g. a form posted to a page that only
+    /// shows).
+    #[error("method not allowed")]
+    MethodNotAllowed,
     /// The API could not be reached, or said it is unavailable.
     #[error("API unavailable: {0}")]
     Unavailable(String),
@@ -89,6 +93,11 @@ impl Error {
                 StatusCode::BAD_REQUEST,
                 "That did not work",
                 "The form could not be read. Please go back and try again.".into(),
+            ),
+            Error::MethodNotAllowed => page(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "That did not work",
+                "This page cannot be used that way. Please go back and try again.".into(),
             ),
             Error::Unavailable(_) => page(
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -45,6 +45,8 @@ pub fn router(state: AppState) -> Router {
         // does): they get the API's JSON 404; anything else a page.
         .route("/api/{*path}", any(|| async { common::ApiError::NotFound }))
         .route("/{*path}", any(|| async { Error::NotFound }))
+        // A page for a wrong method too, not the API's JSON 405 of `common::http::app`.
+        .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
 }

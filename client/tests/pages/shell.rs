@@ -75,6 +75,35 @@ async fn unknown_pages_and_malformed_ids_are_a_404_page() {
 }
 
 #[tokio::test]
+async fn a_wrong_method_is_a_405_page() {
+    let app = spawn_app().await;
+    for (method, path) in [
+        (reqwest::Method::DELETE, "/"),
+        (reqwest::Method::PUT, "/auth/signin"),
+        (reqwest::Method::POST, "/orders"),
+        (reqwest::Method::PATCH, "/tickets/7777777777777777777777aa"),
+    ] {
+        let response = app
+            .web
+            .request(method.clone(), path, None)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 405, "{method} {path}");
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html"),
+            "{method} {path}"
+        );
+        let html = response.text().await.unwrap();
+        assert!(html.contains("cannot be used that way"), "{method} {path}");
+    }
+    assert!(app.api.requests().is_empty(), "nothing reaches the API");
+}
+
+#[tokio::test]
 async fn unknown_api_paths_get_the_api_error_shape() {
     let app = spawn_app().await;
     for path in ["/api/nothing", "/api/users"] {

@@ -5,12 +5,18 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
+use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::DefaultBodyLimit;
-use axum::http::{Request, StatusCode, header::CONTENT_TYPE};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, EXPECT, HeaderValue, TRANSFER_ENCODING};
+use axum::http::{Request, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use bytes::BytesMut;
+use futures::StreamExt;
 use serde_json::json;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
@@ -88,7 +94,7 @@ impl Readiness {
 }
 
 /// Wraps a service's API routes with what every service has: health endpoints, the contract's
-/// 404/405/413 answers, the body limit and a tracing span per request.
+/// 404/405/413 answers, the body limit, whole-body reading and a tracing span per request.
 pub fn app(api: Router, readiness: Readiness) -> Router {
     let readiness = Arc::new(readiness);
     api.route("/healthz", get(|| async { axum::Json(json!({ "status": "alive" })) }))
@@ -102,6 +108,7 @@ pub fn app(api: Router, readiness: Readiness) -> Router {
         .fallback(|| async { ApiError::NotFound })
         .layer(axum::middleware::map_response(contract_shape))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(read_whole_body))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
                 tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
@@ -127,6 +134,92 @@ async fn contract_shape(response: Response) -> Response {
         StatusCode::PAYLOAD_TOO_LARGE if bare => ApiError::PayloadTooLarge.into_response(),
         _ => response,
     }
+}
+
+/// How much of a body over the limit is still read (and thrown away) so that its connection ends
+/// cleanly; the gateway never forwards more than 1 MiB.
+const DRAIN_LIMIT: usize = 4 * 1024 * 1024;
+/// How long reading the part of a body over the limit may take.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Reads every request body to its end before the handler runs, keeping at most one byte more
+/// than [`MAX_BODY_BYTES`], so the extractors still see an oversized body and answer 413 (in
+/// the service's own shape) as they would have.
+///
+/// Answering before the body is read is what this prevents: hyper then closes the connection
+/// with the body's bytes unread, the kernel resets it, and the sender — the gateway, still
+/// writing the body over its keep-alive connection — gets a broken pipe instead of the 413 and
+/// reports the service unavailable (a 502, which the gateway turns into 503). A handler that
+/// reads no body (signout) had the same problem with any body larger than what had arrived.
+/// Read whole, the connection stays usable, too.
+async fn read_whole_body(request: Request<Body>, next: Next) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let declared = parts
+        .headers
+        .get(CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse::<u64>().ok());
+    let too_large = declared.is_some_and(|length| length > MAX_BODY_BYTES as u64);
+    // Nothing to read; or a body the sender waits to be asked for (`Expect: 100-continue`), so
+    // the 413 goes out before it is sent; or one too large to be worth reading.
+    if body.is_end_stream()
+        || (too_large && parts.headers.contains_key(EXPECT))
+        || declared.is_some_and(|length| length > DRAIN_LIMIT as u64)
+    {
+        return next.run(Request::from_parts(parts, body)).await;
+    }
+
+    let mut chunks = body.into_data_stream();
+    let mut kept = BytesMut::new();
+    let mut seen = 0usize;
+    let mut failure = None;
+    // The part within the limit is read as the handler would have read it; the excess only
+    // for so long and so far.
+    while kept.len() <= MAX_BODY_BYTES {
+        match chunks.next().await {
+            Some(Ok(chunk)) => {
+                seen += chunk.len();
+                let room = MAX_BODY_BYTES + 1 - kept.len();
+                kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            }
+            Some(Err(error)) => {
+                failure = Some(error);
+                break;
+            }
+            None => break,
+        }
+    }
+    if kept.len() > MAX_BODY_BYTES && failure.is_none() {
+        let drain = async {
+            while let Some(chunk) = chunks.next().await {
+                match chunk {
+                    Ok(chunk) => {
+                        seen += chunk.len();
+                        if seen > DRAIN_LIMIT {
+                            break;
+                        }
+                    }
+                    Err(_) => break,
+                }
+            }
+        };
+        // Past the limit or the timeout the connection is closed after the answer, as before.
+        let _ = tokio::time::timeout(DRAIN_TIMEOUT, drain).await;
+    }
+
+    let kept = kept.freeze();
+    let body = match failure {
+        // The sender's own failure (a cut connection) reaches the extractor as before.
+        Some(error) => Body::from_stream(futures::stream::iter([Ok(kept), Err::<Bytes, _>(error)])),
+        None => {
+            parts.headers.remove(TRANSFER_ENCODING);
+            parts
+                .headers
+                .insert(CONTENT_LENGTH, HeaderValue::from(kept.len()));
+            Body::from(kept)
+        }
+    };
+    next.run(Request::from_parts(parts, body)).await
 }
 
 /// Binds the service's port (0 = any free port), as `startup` does before serving.
@@ -168,4 +261,140 @@ pub async fn shutdown_signal() {
         _ = terminate => {},
     }
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::JsonBody;
+    use axum::routing::post;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    /// A shell around two routes: one reads a JSON body, one reads no body at all.
+    async fn serve_app() -> String {
+        let api = Router::new()
+            .route(
+                "/json",
+                post(|JsonBody(body): JsonBody| async move { axum::Json(body.len()) }),
+            )
+            .route("/ignore", post(|| async { "ignored" }));
+        let (listener, address) = bind(0).await.unwrap();
+        tokio::spawn(serve(
+            listener,
+            app(api, Readiness::new()),
+            std::future::pending(),
+        ));
+        format!("127.0.0.1:{}", address.port())
+    }
+
+    /// Reads one answer (status and body) off a keep-alive connection.
+    async fn read_answer(stream: &mut TcpStream) -> Option<(u16, String)> {
+        let mut raw = Vec::new();
+        let mut byte = [0u8; 1];
+        while !raw.ends_with(b"\r\n\r\n") {
+            match stream.read(&mut byte).await {
+                Ok(1) => raw.push(byte[0]),
+                _ => return None,
+            }
+        }
+        let head = String::from_utf8(raw).unwrap();
+        let status = head.split(' ').nth(1)?.parse().ok()?;
+        let length: usize = head
+            .lines()
+            .find_map(|line| {
+                let (name, value) = line.split_once(':')?;
+                name.eq_ignore_ascii_case("content-length")
+                    .then(|| value.trim().parse().ok())?
+            })
+            .unwrap_or(0);
+        let mut body = vec![0; length];
+        stream.read_exact(&mut body).await.ok()?;
+        Some((status, String::from_utf8_lossy(&body).into_owned()))
+    }
+
+    fn post_request(path: &str, body: &[u8], chunked: bool) -> Vec<u8> {
+        let mut request =
+            format!("POST {path} HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n")
+                .into_bytes();
+        if chunked {
+            request.extend_from_slice(b"Transfer-Encoding: chunked\r\n\r\n");
+            for chunk in body.chunks(10_000) {
+                request.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+                request.extend_from_slice(chunk);
+                request.extend_from_slice(b"\r\n");
+            }
+            request.extend_from_slice(b"0\r\n\r\n");
+        } else {
+            request.extend_from_slice(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes());
+            request.extend_from_slice(body);
+        }
+        request
+    }
+
+    /// Sends the request, then a second one on the same connection: both must be answered (an
+    /// answer sent before the body was read would have closed, or reset, the connection).
+    async fn answer_and_next(address: &str, request: &[u8]) -> ((u16, String), (u16, String)) {
+        let mut stream = TcpStream::connect(address).await.unwrap();
+        stream
+            .write_all(request)
+            .await
+            .expect("the whole body is taken");
+        let first = read_answer(&mut stream).await.expect("an answer");
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n")
+            .await
+            .expect("the connection is still open");
+        let second = read_answer(&mut stream)
+            .await
+            .expect("a second answer on the connection");
+        (first, second)
+    }
+
+    #[tokio::test]
+    async fn an_oversized_body_is_read_answered_413_and_the_connection_lives_on() {
+        let address = serve_app().await;
+        for (body, chunked) in [
+            (vec![b' '; MAX_BODY_BYTES + 1], false),
+            (vec![b' '; 1024 * 1024], false),
+            (vec![b' '; 200 * 1024], true),
+        ] {
+            let ((status, answer), (next, _)) =
+                answer_and_next(&address, &post_request("/json", &body, chunked)).await;
+            assert_eq!(
+                status,
+                413,
+                "{} bytes, chunked: {chunked}: {answer}",
+                body.len()
+            );
+            assert_eq!(
+                answer,
+                r#"{"errors":[{"message":"Request body is larger than 64 KiB"}]}"#
+            );
+            assert_eq!(next, 200);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_body_the_handler_does_not_read_is_read_anyway() {
+        let address = serve_app().await;
+        let ((status, answer), (next, _)) = answer_and_next(
+            &address,
+            &post_request("/ignore", &vec![b'x'; 1024 * 1024], false),
+        )
+        .await;
+        assert_eq!((status, answer.as_str(), next), (200, "ignored", 200));
+    }
+
+    #[tokio::test]
+    async fn bodies_within_the_limit_reach_the_handler_whole() {
+        let address = serve_app().await;
+        let mut body = br#"{"a":1,"b":2}"#.to_vec();
+        body.resize(MAX_BODY_BYTES, b' ');
+        for chunked in [false, true] {
+            let ((status, answer), _) =
+                answer_and_next(&address, &post_request("/json", &body, chunked)).await;
+            assert_eq!((status, answer.as_str()), (200, "2"), "chunked: {chunked}");
+        }
+    }
 }
