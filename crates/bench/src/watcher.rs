@@ -1,0 +1,97 @@
+//! Sees documents appear in a collection: one poller asks for every awaited id at once
+//! (`{_id: {$in: [...]}}` plus a condition), only while something is awaited, so the database
+//! sees one small query per interval however many waiters there are.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::bson::{Bson, Document, doc, oid::ObjectId};
+use futures::TryStreamExt;
+use mongodb::Collection;
+use tokio::sync::{Notify, oneshot};
+
+type Waiters = HashMap<ObjectId, oneshot::Sender<Instant>>;
+
+#[derive(Clone)]
+pub struct Watcher {
+    waiters: Arc<Mutex<Waiters>>,
+    wake: Arc<Notify>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    queries: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Watcher {
+    /// Polls `collection` every `interval` for awaited ids matching `condition`.
+    pub fn spawn(
+        collection: Collection<Document>,
+        condition: Document,
+        interval: Duration,
+    ) -> Watcher {
+        let watcher = Watcher {
+            waiters: Arc::default(),
+            wake: Arc::default(),
+            stop: Arc::default(),
+            queries: Arc::default(),
+        };
+        let this = watcher.clone();
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(interval);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            while !this.stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let ids: Vec<Bson> = {
+                    let waiters = this.waiters.lock().expect("not poisoned");
+                    waiters.keys().map(|id| Bson::ObjectId(*id)).collect()
+                };
+                if ids.is_empty() {
+                    tokio::select! {
+                        _ = this.wake.notified() => {}
+                        _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+                    }
+                    continue;
+                }
+                ticker.tick().await;
+                let mut filter = condition.clone();
+                filter.insert("_id", doc! { "$in": ids });
+                this.queries
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let found: Vec<Document> =
+                    match collection.find(filter).projection(doc! { "_id": 1 }).await {
+                        Ok(cursor) => cursor.try_collect().await.unwrap_or_default(),
+                        Err(_) => continue,
+                    };
+                let seen = Instant::now();
+                let mut waiters = this.waiters.lock().expect("not poisoned");
+                for document in found {
+                    if let Ok(id) = document.get_object_id("_id")
+                        && let Some(waiter) = waiters.remove(&id)
+                    {
+                        let _ = waiter.send(seen);
+                    }
+                }
+            }
+        });
+        watcher
+    }
+
+    /// Resolves with the instant the document was first seen (register before causing it).
+    pub fn watch(&self, id: ObjectId) -> oneshot::Receiver<Instant> {
+        let (tx, rx) = oneshot::channel();
+        self.waiters.lock().expect("not poisoned").insert(id, tx);
+        self.wake.notify_one();
+        rx
+    }
+
+    pub fn forget(&self, id: &ObjectId) {
+        self.waiters.lock().expect("not poisoned").remove(id);
+    }
+
+    pub fn queries(&self) -> u64 {
+        self.queries.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub fn stop(&self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.wake.notify_one();
+    }
+}

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# The benchmark (issue 7): builds the release binaries, starts a fleet of its own on fresh data
+# (target/bench/fleet, its own ports), measures it beside its floors, and stops it.
+#
+# Usage: scripts/bench.sh
+# Output: the table on stdout; JSON in target/bench/report.json; progress and the fleet's
+# output on stderr / target/bench/fleet.log. About 3-4 minutes after the build.
+#
+# Settings (environment):
+#   BENCH_SECONDS          measured seconds per HTTP workload (default 5), after BENCH_WARMUP (1)
+#   BENCH_LAG_SECONDS      measured seconds of the event-lag runs (default 10)
+#   BENCH_FLOW_SECONDS     measured seconds of the purchase flow (default 10)
+#   BENCH_EVENT_RATE       events per second of the lag runs (default 200)
+#   BENCH_POLL_MS          how often the bench polls the replicas for what it waits on (default 2)
+#   BENCH_READY_RUNS       start-up measurements per service (default 5)
+#   BENCH_CONNS_FAST, BENCH_CONNS_DB, BENCH_CONNS_WRITE, BENCH_CONNS_SIGNUP,
+#   BENCH_FLOW_CONCURRENCY connections per workload kind (64, 32, 16, 2; 16 buyers)
+#   BENCH_NO_BUILD=1       use the release binaries already built
+#   CARGO_BUILD_JOBS       passed to cargo (set it to 1 on a shared machine)
+set -euo pipefail
+
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
+TARGET_DIR=${CARGO_TARGET_DIR:-$REPO_ROOT/target}
+BENCH_DIR=$TARGET_DIR/bench
+export FLEET_DIR=$BENCH_DIR/fleet
+export FLEET_PROFILE=release
+FLEET_LOG=$BENCH_DIR/fleet.log
+
+say() { printf 'bench: %s\n' "$*" >&2; }
+die() {
+    printf 'bench: error: %s\n' "$*" >&2
+    exit 1
+}
+
+cd "$REPO_ROOT"
+mkdir -p "$BENCH_DIR"
+
+if [[ ${BENCH_NO_BUILD:-0} != 1 ]]; then
+    say "building the release binaries (fleet + bench)"
+    cargo build --release -p auth -p tickets -p orders -p payments -p expiration -p client -p bench >&2 ||
+        die "cargo build failed"
+fi
+[[ -x $TARGET_DIR/release/bench ]] || die "no $TARGET_DIR/release/bench (unset BENCH_NO_BUILD)"
+
+# A fresh fleet every time: the figures must not depend on what an earlier run left behind.
+if [[ -d $FLEET_DIR ]]; then
+    scripts/fleet.sh stop >>"$FLEET_LOG" 2>&1 || true
+    rm -rf "$FLEET_DIR"
+fi
+: >"$FLEET_LOG"
+
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+stop_fleet() {
+    say "stopping the benchmark's fleet"
+    scripts/fleet.sh stop >>"$FLEET_LOG" 2>&1 || say "stopping failed; see $FLEET_LOG"
+}
+trap stop_fleet EXIT
+
+say "starting a fleet of its own (gateway port $PORT; log ${FLEET_LOG#"$REPO_ROOT"/})"
+if ! FLEET_NO_BUILD=1 FLEET_BIN_DIR="$TARGET_DIR/release" TICKETING_PORT=$PORT \
+    scripts/fleet.sh --detach >>"$FLEET_LOG" 2>&1; then
+    tail -n 40 "$FLEET_LOG" >&2
+    die "the fleet did not start"
+fi
+
+(
+    # shellcheck disable=SC1091
+    source "$FLEET_DIR/env.sh"
+    BENCH_BIN_DIR=$TARGET_DIR/release BENCH_OUT=$BENCH_DIR/report.json "$TARGET_DIR/release/bench"
+)
