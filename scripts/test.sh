@@ -6,7 +6,8 @@
 #   3. runs the unit and integration tests (each test uses its own database, NATS namespace
 #      and queue, so they run in parallel on the shared servers);
 #   4. runs the end-to-end tests through the gateway of the running fleet, the purchase flow
-#      over HTTP and a buyer's journey in headless Chromium (installed if missing);
+#      over HTTP and a buyer's journey in headless Chromium (installed if missing), then, alone,
+#      the fault tests (services killed, servers restarted under a purchase workload);
 #   5. validates the Kubernetes/Docker/skaffold deployment offline;
 # then stops the servers. Exits non-zero if any step failed.
 #
@@ -39,13 +40,18 @@ source "$INFRA_DIR/env.sh"
 step "build (once, for every test binary)"
 cargo build --workspace --all-targets
 
-# run_tests SELECTION... [--ignored-only]: nextest when installed (it is on the project's machines),
-# else cargo test.
+# run_tests SELECTION... [--ignored-only] [--only=NAME | --skip=NAME]: nextest when installed (it is
+# on the project's machines), else cargo test. NAME: a part of the test names to run or leave out.
 if cargo nextest --version >/dev/null 2>&1; then
   run_tests() {
     local args=()
     for a in "$@"; do
-      if [[ $a == --ignored-only ]]; then args+=(--run-ignored ignored-only); else args+=("$a"); fi
+      case $a in
+      --ignored-only) args+=(--run-ignored ignored-only) ;;
+      --only=*) args+=(-E "test(/${a#--only=}/)") ;;
+      --skip=*) args+=(-E "not test(/${a#--skip=}/)") ;;
+      *) args+=("$a") ;;
+      esac
     done
     cargo nextest run --no-fail-fast --test-threads "$THREADS" "${args[@]}"
   }
@@ -54,7 +60,12 @@ else
   run_tests() {
     local args=() harness=(--test-threads "$THREADS")
     for a in "$@"; do
-      if [[ $a == --ignored-only ]]; then harness+=(--ignored); else args+=("$a"); fi
+      case $a in
+      --ignored-only) harness+=(--ignored) ;;
+      --only=*) harness+=("${a#--only=}") ;;
+      --skip=*) harness+=(--skip "${a#--skip=}") ;;
+      *) args+=("$a") ;;
+      esac
     done
     cargo test --no-fail-fast "${args[@]}" -- "${harness[@]}"
   }
@@ -87,11 +98,16 @@ run_e2e() {
   source target/fleet/env.sh
   export GATEWAY_URL
   ensure_browser
-  run_tests -p e2e -p client --ignored-only
+  run_tests -p e2e -p client --ignored-only --skip=under_faults
 }
 if [[ ${SKIP_E2E:-} != 1 ]]; then
   step "end-to-end: the running fleet through its gateway"
   run_e2e || failed+=("end-to-end tests")
+  # Alone, last: it kills the services and restarts the servers the other tests share.
+  if [[ -f target/fleet/env.sh ]]; then
+    step "end-to-end: faults (services killed, servers restarted) under a purchase workload"
+    run_tests -p e2e --ignored-only --only=under_faults || failed+=("fault tests")
+  fi
   # Stops the fleet's services and gateway, and with them the shared servers.
   scripts/fleet.sh stop || true
 fi

@@ -314,3 +314,27 @@ pub fn assert_refuses_to_start(binary: &str, env: &[(&str, &str)], variable: &st
         "the message does not name {variable}: {stderr}"
     );
 }
+
+/// Waits until `service`'s durable consumer of `subject` has handled (acknowledged) every
+/// message stored so far under it.
+pub async fn wait_until_handled(
+    bus: &crate::events::EventBus,
+    service: &str,
+    subject: crate::events::Subject,
+) {
+    let durable = crate::events::listener::durable_name(service, subject.as_str());
+    let stream = bus
+        .jetstream()
+        .get_stream(bus.namespace().stream(subject.stream().as_str()))
+        .await
+        .expect("stream exists");
+    eventually(
+        20,
+        &format!("{durable} to handle every {subject}"),
+        || async {
+            let info = stream.consumer_info(&durable).await.ok()?;
+            (info.num_pending == 0 && info.num_ack_pending == 0).then_some(())
+        },
+    )
+    .await
+}

@@ -82,7 +82,10 @@ fn spawn_worker(
     queue: ExpiryQueue,
     shutdown: CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
-    // apalis refuses a worker name still registered by a previous process for a while: unique per process.
+    // apalis refuses a worker name whose registration was seen within its threshold (three
+    // heartbeats): unique per process, and per restart — a worker restarted after Redis went
+    // away would otherwise be refused as its own predecessor, restarted at once, refused again,
+    // spinning until the old registration goes stale (jobs left by it are re-enqueued then).
     let name = format!(
         "{SERVICE}-{}-{}",
         std::process::id(),
@@ -90,8 +93,8 @@ fn spawn_worker(
     );
     tokio::spawn(async move {
         let monitor = Monitor::new()
-            .register(move |_restarts| {
-                WorkerBuilder::new(name.clone())
+            .register(move |restarts| {
+                WorkerBuilder::new(format!("{name}-{restarts}"))
                     .backend(queue.clone().poll_with_interval(POLL_INTERVAL))
                     .data(bus.clone())
                     .build(jobs::expire)

@@ -79,6 +79,11 @@ impl Applied {
 
 /// Sets `fields` and `version = event_version` on replica `id` only if the replica is at
 /// `event_version - 1`.
+///
+/// When the update misses, the replica's version says why: already there (a duplicate) or
+/// behind (a gap). A replica found at `event_version - 1` got there between the update and the
+/// read — inserted by its `created` event, handled by another consumer at the same moment — so
+/// the update is tried again rather than the event taken for a duplicate and lost.
 pub async fn apply_in_order<T>(
     collection: &Collection<T>,
     id: impl Into<Bson>,
@@ -90,27 +95,35 @@ where
 {
     let id = id.into();
     fields.insert("version", event_version);
-    let result = collection
-        .update_one(
-            doc! { "_id": id.clone(), "version": event_version - 1 },
-            doc! { "$set": fields },
-        )
-        .await?;
-    if result.matched_count == 1 {
-        return Ok(Applied::Applied);
+    let mut local = None;
+    for _ in 0..APPLY_ATTEMPTS {
+        let result = collection
+            .update_one(
+                doc! { "_id": id.clone(), "version": event_version - 1 },
+                doc! { "$set": fields.clone() },
+            )
+            .await?;
+        if result.matched_count == 1 {
+            return Ok(Applied::Applied);
+        }
+        local = collection
+            .clone_with_type::<Document>()
+            .find_one(doc! { "_id": id.clone() })
+            .projection(doc! { "version": 1 })
+            .await?
+            .and_then(|replica| replica.get("version").and_then(bson_i64));
+        match Applied::classify(local, event_version) {
+            // At the predecessor now: it moved since the update; apply again.
+            Applied::Applied => continue,
+            other => return Ok(other),
+        }
     }
-    let local = collection
-        .clone_with_type::<Document>()
-        .find_one(doc! { "_id": id })
-        .projection(doc! { "version": 1 })
-        .await?
-        .and_then(|replica| replica.get("version").and_then(bson_i64));
-    Ok(match Applied::classify(local, event_version) {
-        // Someone applied it between our update and our read.
-        Applied::Applied => Applied::Duplicate,
-        other => other,
-    })
+    Ok(Applied::Gap { local })
 }
+
+/// How often [`apply_in_order`] tries an update whose replica keeps reaching the predecessor
+/// version just after the update missed it.
+const APPLY_ATTEMPTS: usize = 3;
 
 fn bson_i64(value: &Bson) -> Option<i64> {
     match value {

@@ -1,6 +1,8 @@
 //! What the orders service does with other services' events.
 
-use common::events::{EventBus, ExpirationComplete, PaymentCreated, TicketCreated, TicketUpdated};
+use common::events::{
+    EventBus, ExpirationComplete, HandlerError, PaymentCreated, TicketCreated, TicketUpdated,
+};
 use common::tasks::BackgroundTasks;
 
 use crate::models::order::Orders;
@@ -29,8 +31,11 @@ pub fn spawn(
     ));
     background.add(bus.listen_with(
         SERVICE,
-        orders.clone(),
-        |orders, event: ExpirationComplete| async move { orders.expire(&event.order_id).await },
+        (orders.clone(), bus.clone()),
+        |(orders, bus), event: ExpirationComplete| async move {
+            let waiting = payment_waiting(&bus, &event.order_id);
+            orders.expire(&event.order_id, waiting).await
+        },
         token.clone(),
     ));
     background.add(bus.listen_with(
@@ -39,4 +44,17 @@ pub fn spawn(
         |orders, event: PaymentCreated| async move { orders.complete(&event.order_id).await },
         token,
     ));
+}
+
+/// Whether a `payment.created` for the order is stored but not yet handled here.
+async fn payment_waiting(bus: &EventBus, order_id: &str) -> Result<bool, HandlerError> {
+    match bus
+        .unhandled::<PaymentCreated>(SERVICE)
+        .await
+        .map_err(HandlerError::Retry)?
+    {
+        Some(payments) => Ok(payments.iter().any(|payment| payment.order_id == order_id)),
+        // Too many to look through: let them be handled first.
+        None => Ok(true),
+    }
 }

@@ -270,13 +270,25 @@ impl Orders {
         Err(ApiError::Conflict("Order has changed".into()))
     }
 
-    /// `expiration.complete`: cancels the order only if it is still waiting for payment.
-    pub async fn expire(&self, order_id: &str) -> HandlerResult {
+    /// `expiration.complete`: cancels the order only if it is still waiting for payment, and
+    /// no payment for it is waiting to be handled (`payment_waiting`, asked only then): such a
+    /// payment was taken while the order was pending — its consumer lags this one, after a
+    /// restart of this service say — so it wins, and the expiration is retried after it.
+    pub async fn expire(
+        &self,
+        order_id: &str,
+        payment_waiting: impl Future<Output = Result<bool, HandlerError>>,
+    ) -> HandlerResult {
         let Some(order) = self.find(object_id(order_id)?).await? else {
             return Err(HandlerError::reject(format!("unknown order {order_id}")));
         };
         if !order.status.is_pending() {
             return Ok(());
+        }
+        if payment_waiting.await? {
+            return Err(HandlerError::retry(
+                "a payment for the order is waiting to be handled",
+            ));
         }
         self.cancel(order).await.map_err(HandlerError::from)
     }

@@ -21,9 +21,14 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_with_window(window: Duration) -> TestApp {
     let bus = testkit::fresh_bus().await;
+    spawn_on(bus, testkit::fresh_mongo_url("orders"), window).await
+}
+
+/// The service on a bus and database that may hold events and orders already.
+pub async fn spawn_on(bus: EventBus, mongo_url: String, window: Duration) -> TestApp {
     let settings = Settings {
         http: testkit::http_settings(),
-        mongo_url: testkit::fresh_mongo_url("orders"),
+        mongo_url,
         events: testkit::event_settings(&bus),
         expiration_window: window,
         relay_events: true,

@@ -1,9 +1,13 @@
 use std::time::Duration;
 
-use common::events::{ExpirationComplete, PaymentCreated, Subject, TicketUpdated};
+use common::bson::{Document, doc, oid::ObjectId};
+use common::events::{
+    Applied, ExpirationComplete, PaymentCreated, Subject, TicketCreated, TicketUpdated,
+    apply_in_order,
+};
 use common::testkit::{self, eventually, stored_events, wait_for_events};
 
-use crate::helpers::spawn_app;
+use crate::helpers::{spawn_app, spawn_on};
 
 fn update(id: &str, version: i64, title: &str) -> TicketUpdated {
     TicketUpdated {
@@ -29,6 +33,80 @@ async fn ticket_updates_out_of_order_are_applied_in_order() {
     let replica = app.replica_at(&ticket, 2).await;
     assert_eq!(replica.get_str("title").unwrap(), "second");
     assert_eq!(replica.get_i64("priceCents").unwrap(), 1200);
+}
+
+#[tokio::test]
+async fn a_ticket_update_right_behind_its_creation_is_applied() {
+    // The two are handled by two consumers at once: an update that just missed the replica's
+    // insertion must be applied, not taken for a duplicate.
+    let app = spawn_app().await;
+    let ids: Vec<String> = (0..25).map(|_| ObjectId::new().to_hex()).collect();
+    for id in &ids {
+        app.bus
+            .publish(&TicketCreated {
+                id: id.clone(),
+                version: 0,
+                title: "first".into(),
+                price: 10.0,
+                user_id: "seller".into(),
+            })
+            .await
+            .unwrap();
+        app.bus.publish(&update(id, 1, "second")).await.unwrap();
+    }
+    for id in &ids {
+        let replica = app.replica_at(id, 1).await;
+        assert_eq!(replica.get_str("title").unwrap(), "second");
+    }
+}
+
+#[tokio::test]
+async fn an_update_racing_the_replicas_insertion_is_never_taken_for_a_duplicate() {
+    // apply_in_order itself, against the database: each update runs alongside the insertion
+    // of its replica, as the two consumers do.
+    let app = spawn_app().await;
+    let replicas = app.db.collection::<Document>("race");
+    let ids: Vec<ObjectId> = (0..200).map(|_| ObjectId::new()).collect();
+    let races = ids.iter().map(|&id| {
+        let replicas = replicas.clone();
+        async move {
+            let insert = async {
+                replicas
+                    .update_one(
+                        doc! { "_id": id },
+                        doc! { "$setOnInsert": { "version": 0_i64 } },
+                    )
+                    .upsert(true)
+                    .await
+                    .unwrap();
+            };
+            let apply = async {
+                loop {
+                    match apply_in_order(&replicas, id, 1, doc! { "title": "x" })
+                        .await
+                        .unwrap()
+                    {
+                        Applied::Gap { .. } => tokio::task::yield_now().await,
+                        done => return done,
+                    }
+                }
+            };
+            tokio::join!(apply, insert).0
+        }
+    });
+    let outcomes = futures::future::join_all(races).await;
+    for (id, outcome) in ids.iter().zip(outcomes) {
+        let replica = replicas
+            .find_one(doc! { "_id": id })
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (outcome, replica.get_i64("version").unwrap()),
+            (Applied::Applied, 1),
+            "{id}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -106,5 +184,58 @@ async fn an_expiration_of_a_complete_order_publishes_nothing() {
         stored_events(&app.bus, Subject::OrderCancelled)
             .await
             .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn payments_stored_before_their_expirations_win_when_both_wait_for_the_service() {
+    // The service was down; meanwhile buyers paid in time, then their orders' expiries passed.
+    // Back up, it finds each order's payment and, stored after it, its expiration, waiting on
+    // two consumers: every order must end complete, none cancelled.
+    let bus = testkit::fresh_bus().await;
+    let mongo_url = testkit::fresh_mongo_url("orders");
+    let db = common::mongo::connect(&mongo_url, "orders").await.unwrap();
+    let ids: Vec<ObjectId> = (0..20).map(|_| ObjectId::new()).collect();
+    for id in &ids {
+        let ticket = ObjectId::new().to_hex();
+        db.collection::<Document>("orders")
+            .insert_one(doc! {
+                "_id": id,
+                "userId": ObjectId::new().to_hex(),
+                "status": "created",
+                "expiresAt": common::bson::DateTime::now(),
+                "version": 0_i64,
+                "ticket": { "id": &ticket, "title": "t", "priceCents": 1000_i64, "version": 0_i64 },
+                "activeTicket": &ticket,
+            })
+            .await
+            .unwrap();
+        bus.publish(&PaymentCreated {
+            id: ObjectId::new().to_hex(),
+            order_id: id.to_hex(),
+            stripe_id: "ch".into(),
+        })
+        .await
+        .unwrap();
+    }
+    for id in &ids {
+        bus.publish(&ExpirationComplete {
+            order_id: id.to_hex(),
+        })
+        .await
+        .unwrap();
+    }
+    let app = spawn_on(bus, mongo_url, Duration::from_secs(900)).await;
+    testkit::wait_until_handled(&app.bus, "orders", Subject::PaymentCreated).await;
+    testkit::wait_until_handled(&app.bus, "orders", Subject::ExpirationComplete).await;
+    let mut cancelled = Vec::new();
+    for id in &ids {
+        if app.order_status(&id.to_hex()).await != "complete" {
+            cancelled.push(id.to_hex());
+        }
+    }
+    assert!(
+        cancelled.is_empty(),
+        "paid in time, yet cancelled: {cancelled:?}"
     );
 }

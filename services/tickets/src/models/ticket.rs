@@ -248,13 +248,19 @@ impl Tickets {
             if ticket.order_id.as_deref() != Some(order_id) {
                 // Not held by this order (never, or not yet): remember the cancellation so a
                 // late `order.created` cannot reserve it. Not a visible change: no new version.
-                self.collection
+                // Only while still not held by it: a reservation that landed since the read
+                // (its `order.created` is handled concurrently) must be released instead.
+                let remembered = self
+                    .collection
                     .update_one(
-                        doc! { "_id": id },
+                        doc! { "_id": id, "orderId": { "$ne": order_id } },
                         doc! { "$addToSet": { "cancelledOrders": order_id } },
                     )
                     .await?;
-                return Ok(());
+                if remembered.matched_count == 1 {
+                    return Ok(());
+                }
+                continue;
             }
             let event = ticket.updated(ticket.version + 1, &ticket.title, ticket.price(), None);
             let update =

@@ -1,7 +1,7 @@
 use chrono::Utc;
 use common::events::{OrderCancelled, OrderCreated, OrderStatus, OrderTicket, Subject, TicketRef};
 use common::testkit::{
-    error_messages, eventually, status_and_json, stored_events, wait_for_events,
+    error_messages, eventually, status_and_json, stored_events, wait_for_events, wait_until_handled,
 };
 use serde_json::{Value, json};
 
@@ -157,4 +157,35 @@ async fn a_late_order_created_after_its_cancellation_does_not_reserve() {
         .unwrap();
     let reserved = wait_for_version(&app, id, 1).await;
     assert_ne!(reserved["orderId"], Value::from(order_id));
+}
+
+#[tokio::test]
+async fn an_order_cancelled_as_it_is_created_leaves_its_ticket_free() {
+    // Its two events are handled by two consumers at the same moment: whichever lands first,
+    // the ticket ends free (never reserved, or reserved and released).
+    let app = spawn_app().await;
+    let mut tickets = Vec::new();
+    for _ in 0..20 {
+        tickets.push(app.listed_ticket("race", 30.0).await.1);
+    }
+    for ticket in &tickets {
+        let order_id = new_id();
+        app.bus
+            .publish(&order_for(ticket, &order_id))
+            .await
+            .unwrap();
+        app.bus
+            .publish(&cancellation(ticket, &order_id))
+            .await
+            .unwrap();
+    }
+    wait_until_handled(&app.bus, "tickets", Subject::OrderCreated).await;
+    wait_until_handled(&app.bus, "tickets", Subject::OrderCancelled).await;
+    for ticket in &tickets {
+        let shown = app.ticket(ticket["id"].as_str().unwrap()).await;
+        assert!(
+            shown.get("orderId").is_none() && (shown["version"] == 0 || shown["version"] == 2),
+            "{shown}"
+        );
+    }
 }
