@@ -61,3 +61,60 @@ pub async fn ping(db: &Database) -> Result<(), String> {
         .map(drop)
         .map_err(|error| error.to_string())
 }
+
+/// Indexes a collection's writes depend on (a unique index that makes a rule atomic), created
+/// once: at start-up when the database is there, else before the first write that needs them.
+/// A write never goes ahead without them.
+#[derive(Clone)]
+pub struct RequiredIndexes {
+    collection: mongodb::Collection<bson::Document>,
+    models: Vec<mongodb::IndexModel>,
+    created: std::sync::Arc<tokio::sync::OnceCell<()>>,
+}
+
+impl RequiredIndexes {
+    pub fn new<T: Send + Sync>(
+        collection: &mongodb::Collection<T>,
+        models: Vec<mongodb::IndexModel>,
+    ) -> Self {
+        Self {
+            collection: collection.clone_with_type(),
+            models,
+            created: Default::default(),
+        }
+    }
+
+    /// Creates the indexes unless done already; a failure is retried by the next call.
+    pub async fn ensure(&self) -> mongodb::error::Result<()> {
+        self.created
+            .get_or_try_init(|| async {
+                self.collection
+                    .create_indexes(self.models.clone())
+                    .await
+                    .map(drop)
+            })
+            .await
+            .map(drop)
+    }
+
+    /// At start-up: tries, and only warns when the database is not there yet.
+    pub async fn try_now(&self) {
+        if let Err(error) = self.ensure().await {
+            tracing::warn!(%error, collection = %self.collection.name(), "indexes not created yet; retried before the first write");
+        }
+    }
+}
+
+/// A unique index on `keys`, named `name`; `sparse` leaves out documents without the field.
+pub fn unique_index(keys: bson::Document, name: &str, sparse: bool) -> mongodb::IndexModel {
+    mongodb::IndexModel::builder()
+        .keys(keys)
+        .options(
+            mongodb::options::IndexOptions::builder()
+                .unique(true)
+                .sparse(sparse)
+                .name(name.to_owned())
+                .build(),
+        )
+        .build()
+}

@@ -21,11 +21,7 @@ impl Application {
     pub async fn build(settings: Settings) -> Result<Server, StartupError> {
         let db = common::mongo::connect(&settings.mongo_url, "auth").await?;
         let users = Users::new(&db);
-        // Best effort: a database that is down now must not stop start-up; the first
-        // sign-up retries before writing.
-        if let Err(error) = users.ensure_indexes().await {
-            tracing::warn!(%error, "users index not created yet");
-        }
+        users.indexes.try_now().await;
         let state = AppState {
             sessions: Sessions::new(&settings.http.jwt_key, settings.http.cookie_secure),
             users,

@@ -33,9 +33,7 @@ impl Application {
             service.outbox.clone(),
             settings.expiration_window,
         );
-        if let Err(error) = orders.ensure_indexes().await {
-            tracing::warn!(%error, "orders index not created yet");
-        }
+        orders.indexes.try_now().await;
         listeners::spawn(&service.bus, &orders, &tickets, &mut service.background);
         let state = AppState {
             sessions: Sessions::new(&settings.http.jwt_key, settings.http.cookie_secure),

@@ -31,9 +31,9 @@ impl Application {
         .await?;
         let orders = OrderReplica::new(&service.db);
         let checkout = Checkout::new(&service.db, orders.clone(), stripe, service.outbox.clone());
-        if let Err(error) = checkout.ensure_indexes().await {
-            tracing::warn!(%error, "payments index not created yet");
-        }
+        checkout.indexes.try_now().await;
+        let settling = spawn_settler(checkout.clone(), service.background.shutdown_token());
+        service.background.add(settling);
         listeners::spawn(&service.bus, &orders, &checkout, &mut service.background);
         let state = AppState {
             sessions: Sessions::new(&settings.http.jwt_key, settings.http.cookie_secure),
@@ -49,4 +49,25 @@ impl Application {
         )
         .await
     }
+}
+
+/// How often payments that died mid-way are looked for (they are settled once their claim is
+/// older than `STALE_CLAIM`).
+const SETTLE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(15);
+
+fn spawn_settler(
+    checkout: Checkout,
+    shutdown: tokio_util::sync::CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tokio::time::sleep(SETTLE_INTERVAL) => {}
+            }
+            if let Err(error) = checkout.settle_stale_claims().await {
+                tracing::warn!(%error, "stale payments not settled yet");
+            }
+        }
+    })
 }

@@ -1,17 +1,16 @@
 //! Users: credentials parsed from input, argon2id password hashes, and their collection.
 
-use std::sync::{Arc, LazyLock};
+use std::sync::LazyLock;
 
 use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use common::bson::{doc, oid::ObjectId};
+use common::mongo::{RequiredIndexes, unique_index};
 use common::{ApiError, ApiResult, JsonBody};
-use mongodb::options::IndexOptions;
-use mongodb::{Collection, Database, IndexModel};
+use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use tokio::sync::OnceCell;
 use validator::ValidateEmail;
 
 const EMAIL_INVALID: &str = "Email must be valid";
@@ -114,40 +113,25 @@ static DECOY_HASH: LazyLock<String> = LazyLock::new(|| hash("decoy-password").un
 #[derive(Clone)]
 pub struct Users {
     collection: Collection<UserDocument>,
-    indexes: Arc<OnceCell<()>>,
+    /// The unique email index is what makes concurrent sign-ups safe.
+    pub indexes: RequiredIndexes,
 }
 
 impl Users {
     pub fn new(db: &Database) -> Self {
+        let collection = db.collection("users");
+        let indexes = RequiredIndexes::new(
+            &collection,
+            vec![unique_index(doc! { "email": 1 }, "email_unique", false)],
+        );
         Self {
-            collection: db.collection("users"),
-            indexes: Arc::default(),
+            collection,
+            indexes,
         }
     }
 
-    /// The unique email index is what makes concurrent sign-ups safe, so no user is written
-    /// before it exists. Runs once; a failure (database down) is retried on the next call.
-    pub async fn ensure_indexes(&self) -> ApiResult<()> {
-        self.indexes
-            .get_or_try_init(|| async {
-                let unique_email = IndexModel::builder()
-                    .keys(doc! { "email": 1 })
-                    .options(
-                        IndexOptions::builder()
-                            .unique(true)
-                            .name("email_unique".to_owned())
-                            .build(),
-                    )
-                    .build();
-                self.collection.create_index(unique_email).await.map(drop)
-            })
-            .await
-            .map(drop)
-            .map_err(ApiError::from)
-    }
-
     pub async fn create(&self, credentials: Credentials) -> ApiResult<User> {
-        self.ensure_indexes().await?;
+        self.indexes.ensure().await?;
         let password = credentials.password.0;
         let hashed = tokio::task::spawn_blocking(move || hash(&password))
             .await

@@ -11,9 +11,9 @@ use common::events::{
 };
 use common::input::parse_object_id;
 use common::money::Price;
+use common::mongo::{RequiredIndexes, unique_index};
 use common::{ApiError, ApiResult, JsonBody};
 use futures::TryStreamExt;
-use mongodb::options::IndexOptions;
 use mongodb::{Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -130,42 +130,36 @@ pub struct Orders {
     tickets: TicketReplica,
     outbox: Outbox,
     window: Duration,
+    /// The unique index on the ticket an order holds is what makes reservation atomic.
+    pub indexes: RequiredIndexes,
 }
 
 impl Orders {
     pub const COLLECTION: &'static str = "orders";
 
     pub fn new(db: &Database, tickets: TicketReplica, outbox: Outbox, window: Duration) -> Self {
-        Self {
-            collection: db.collection(Self::COLLECTION),
-            tickets,
-            outbox,
-            window,
-        }
-    }
-
-    pub async fn ensure_indexes(&self) -> mongodb::error::Result<()> {
-        let one_active_order_per_ticket = IndexModel::builder()
-            .keys(doc! { "activeTicket": 1 })
-            .options(
-                IndexOptions::builder()
-                    .unique(true)
-                    .sparse(true)
-                    .name("one_active_order_per_ticket".to_owned())
-                    .build(),
-            )
-            .build();
+        let collection = db.collection(Self::COLLECTION);
         let by_user = IndexModel::builder()
             .keys(doc! { "userId": 1, "_id": 1 })
             .build();
-        self.collection
-            .create_indexes([one_active_order_per_ticket, by_user])
-            .await
-            .map(drop)
+        let one_active_order_per_ticket = unique_index(
+            doc! { "activeTicket": 1 },
+            "one_active_order_per_ticket",
+            true,
+        );
+        let indexes = RequiredIndexes::new(&collection, vec![one_active_order_per_ticket, by_user]);
+        Self {
+            collection,
+            tickets,
+            outbox,
+            window,
+            indexes,
+        }
     }
 
     /// Reserves the ticket for `user_id`; exactly one of any number of concurrent calls wins.
     pub async fn reserve(&self, user_id: &str, request: OrderRequest) -> ApiResult<Order> {
+        self.indexes.ensure().await?;
         let ticket = self
             .tickets
             .find(request.ticket_id)

@@ -9,6 +9,7 @@ use common::events::{
     HandlerError, HandlerResult, OrderCancelled, OrderCreated, OrderStatus, apply_in_order,
 };
 use common::money::Price;
+use futures::TryStreamExt;
 use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 
@@ -98,6 +99,31 @@ impl OrderReplica {
             )
             .await
             .map(drop)
+    }
+
+    /// Marks the order paid here, so no other claim can take it (a cancellation still wins:
+    /// the payment is then refunded).
+    pub async fn paid(&self, id: ObjectId) -> mongodb::error::Result<()> {
+        self.collection
+            .update_one(
+                doc! { "_id": id, "status": { "$ne": OrderStatus::Cancelled.as_str() } },
+                doc! { "$set": { "status": OrderStatus::Complete.as_str() } },
+            )
+            .await
+            .map(drop)
+    }
+
+    /// Orders whose payment died holding the claim (a crash between charging and recording).
+    pub async fn stale_claims(&self) -> mongodb::error::Result<Vec<Order>> {
+        let stale_before = bson::DateTime::from_chrono(Utc::now() - STALE_CLAIM);
+        let cursor = self
+            .collection
+            .find(doc! {
+                "claim.at": { "$lt": stale_before },
+                "status": { "$ne": OrderStatus::Complete.as_str() },
+            })
+            .await?;
+        cursor.try_collect().await
     }
 
     /// `order.created`: inserts the replica; a redelivery changes nothing.

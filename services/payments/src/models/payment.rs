@@ -6,9 +6,9 @@ use common::events::{
     HandlerError, HandlerResult, OrderCancelled, OrderStatus, Outbox, PaymentCreated, PendingEvent,
 };
 use common::input::parse_object_id;
+use common::mongo::{RequiredIndexes, unique_index};
 use common::{ApiError, ApiResult, JsonBody};
-use mongodb::options::IndexOptions;
-use mongodb::{Collection, Database, IndexModel};
+use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 
 use super::order::{Order, OrderReplica};
@@ -79,36 +79,29 @@ pub struct Checkout {
     orders: OrderReplica,
     stripe: Stripe,
     outbox: Outbox,
+    /// One payment per order, whatever else goes wrong.
+    pub indexes: RequiredIndexes,
 }
 
 impl Checkout {
     pub const COLLECTION: &'static str = "payments";
 
     pub fn new(db: &Database, orders: OrderReplica, stripe: Stripe, outbox: Outbox) -> Self {
+        let payments = db.collection(Self::COLLECTION);
+        let one_per_order = unique_index(doc! { "orderId": 1 }, "one_payment_per_order", false);
+        let indexes = RequiredIndexes::new(&payments, vec![one_per_order]);
         Self {
-            payments: db.collection(Self::COLLECTION),
+            payments,
             orders,
             stripe,
             outbox,
+            indexes,
         }
-    }
-
-    /// One payment per order, whatever else goes wrong.
-    pub async fn ensure_indexes(&self) -> mongodb::error::Result<()> {
-        let one_per_order = IndexModel::builder()
-            .keys(doc! { "orderId": 1 })
-            .options(
-                IndexOptions::builder()
-                    .unique(true)
-                    .name("one_payment_per_order".to_owned())
-                    .build(),
-            )
-            .build();
-        self.payments.create_index(one_per_order).await.map(drop)
     }
 
     /// Charges the caller's order once: 201 with the payment, or why not.
     pub async fn pay(&self, user_id: &str, request: PaymentRequest) -> ApiResult<Payment> {
+        self.indexes.ensure().await?;
         let order = self
             .orders
             .find(request.order_id)
@@ -242,6 +235,47 @@ impl Checkout {
             .await
     }
 
+    /// Settles payments that died holding their claim (a crash between charging and recording):
+    /// replays the charge under the same idempotency key, so Stripe answers with what happened
+    /// (or makes it happen, as the buyer asked), then records it — refunded if the order was
+    /// cancelled meanwhile — or frees the order after a decline.
+    pub async fn settle_stale_claims(&self) -> ApiResult<()> {
+        for order in self.orders.stale_claims().await? {
+            let Some(claim) = order.claim.clone() else {
+                continue;
+            };
+            if self.paid(order.id).await?.is_none() {
+                let request = PaymentRequest {
+                    order_id: order.id,
+                    token: claim.token.clone(),
+                };
+                let outcome = self
+                    .stripe
+                    .charge(
+                        &order.id.to_hex(),
+                        order.price(),
+                        &claim.token,
+                        &request.idempotency_key(),
+                    )
+                    .await;
+                match outcome {
+                    ChargeOutcome::Charged(stripe_id) => {
+                        self.record(&order, stripe_id).await?;
+                    }
+                    ChargeOutcome::Declined(_) => {}
+                    ChargeOutcome::Unknown(error) => {
+                        tracing::warn!(order = %order.id, %error, "stale payment not settled yet");
+                        continue;
+                    }
+                }
+            }
+            self.refund_if_cancelled(order.id).await?;
+            self.orders.release(order.id, &claim.token).await?;
+            tracing::warn!(order = %order.id, "settled a payment that had died mid-way");
+        }
+        Ok(())
+    }
+
     /// Stores the payment with its `payment.created` event; a retry finds the first record.
     async fn record(&self, order: &Order, stripe_id: String) -> ApiResult<Payment> {
         let mut payment = Payment {
@@ -259,6 +293,7 @@ impl Checkout {
         match self.payments.insert_one(&payment).await {
             Ok(_) => {
                 self.outbox.wake();
+                self.orders.paid(order.id).await?;
                 Ok(payment)
             }
             Err(error) if common::mongo::is_duplicate_key(&error) => self

@@ -1,4 +1,5 @@
 mod helpers;
 mod listeners;
 mod pay;
+mod stale;
 mod startup;
