@@ -79,6 +79,15 @@ impl TestApp {
         .await
     }
 
+    /// The payment stored for an order.
+    pub async fn payment_of(&self, order_id: &str) -> Option<Document> {
+        self.db
+            .collection::<Document>("payments")
+            .find_one(doc! { "orderId": order_id })
+            .await
+            .unwrap()
+    }
+
     pub async fn pay(&self, order_id: &str, token: &str, cookie: &str) -> (u16, Value) {
         status_and_json(
             self.api

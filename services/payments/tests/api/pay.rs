@@ -65,13 +65,7 @@ async fn a_good_card_is_charged_exactly_the_price_once() {
         (json!(1999), json!("usd"))
     );
 
-    let stored = app
-        .db
-        .collection::<Document>("payments")
-        .find_one(doc! { "orderId": &order })
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = app.payment_of(&order).await.unwrap();
     assert_eq!(
         stored.get_str("stripeId").unwrap(),
         charges[0]["id"].as_str().unwrap()

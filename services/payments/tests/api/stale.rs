@@ -58,13 +58,7 @@ async fn the_next_attempt_finds_the_earlier_charge_instead_of_charging_again() {
     );
     let charges = app.charges_for(&[&order]).await;
     assert_eq!(charges.len(), 1);
-    let stored = app
-        .db
-        .collection::<Document>("payments")
-        .find_one(doc! { "orderId": &order })
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = app.payment_of(&order).await.unwrap();
     assert_eq!(
         stored.get_str("stripeId").unwrap(),
         charges[0]["id"].as_str().unwrap()
@@ -87,13 +81,7 @@ async fn the_settler_records_a_payment_that_died_mid_way() {
 
     let charges = app.charges_for(&[&order]).await;
     assert_eq!(charges.len(), 1, "replayed, not charged again");
-    let stored = app
-        .db
-        .collection::<Document>("payments")
-        .find_one(doc! { "orderId": &order })
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = app.payment_of(&order).await.unwrap();
     assert_eq!(
         stored.get_str("stripeId").unwrap(),
         charges[0]["id"].as_str().unwrap()
