@@ -106,14 +106,26 @@ pub fn app(api: Router, readiness: Readiness) -> Router {
             }),
         )
         .fallback(|| async { ApiError::NotFound })
-        .layer(axum::middleware::map_response(contract_shape))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn(read_whole_body))
+        // One stack, applied once: every `.layer` call boxes each route again, and each box is
+        // cloned on every request; and one middleware function instead of two (each boxes its
+        // future and clones what it wraps). Together ~10% of a cookie-only request's CPU
+        // (docs/PERFORMANCE.md).
         .layer(
-            TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-                tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
-            }),
+            tower::ServiceBuilder::new()
+                .layer(
+                    TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+                        tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
+                    }),
+                )
+                .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+                .layer(axum::middleware::from_fn(whole_body_and_contract_shape)),
         )
+}
+
+/// The per-request part of the shell: reads the whole body first ([`read_whole_body`]), then
+/// gives axum's own bare error answers the contract's shape ([`contract_shape`]).
+async fn whole_body_and_contract_shape(request: Request<Body>, next: Next) -> Response {
+    contract_shape(read_whole_body(request, next).await).await
 }
 
 /// Gives the bare error answers axum produces itself (405 for a wrong method) the contract's

@@ -4,6 +4,7 @@
 //! wrote. Anything that does not decode and verify — tampered, `alg: none`, expired, garbage —
 //! makes the caller anonymous rather than failing the request.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{FromRef, FromRequestParts};
@@ -46,8 +47,16 @@ struct CookiePayload {
 }
 
 /// Issues and verifies session tokens and cookies; one per service, shared by its handlers.
+///
+/// Cheap to clone (one `Arc`): axum clones the state, and the extractors take this out of it,
+/// on every request — cloning the keys and the validation rules each time cost a handful of
+/// allocations per request (see docs/PERFORMANCE.md).
 #[derive(Clone)]
 pub struct Sessions {
+    inner: Arc<Keys>,
+}
+
+struct Keys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
@@ -60,10 +69,12 @@ impl Sessions {
         validation.leeway = 0;
         validation.set_required_spec_claims(&["exp", "iat"]);
         Self {
-            encoding: EncodingKey::from_secret(jwt_key.as_bytes()),
-            decoding: DecodingKey::from_secret(jwt_key.as_bytes()),
-            validation,
-            secure_cookie,
+            inner: Arc::new(Keys {
+                encoding: EncodingKey::from_secret(jwt_key.as_bytes()),
+                decoding: DecodingKey::from_secret(jwt_key.as_bytes()),
+                validation,
+                secure_cookie,
+            }),
         }
     }
 
@@ -76,14 +87,19 @@ impl Sessions {
             iat,
             exp: iat + SESSION_TTL.as_secs() as i64,
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(ApiError::internal)
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &self.inner.encoding,
+        )
+        .map_err(ApiError::internal)
     }
 
     /// The claims of a valid token; `None` for anything else.
     pub fn verify(&self, token: &str) -> Option<UserClaims> {
         let data =
-            jsonwebtoken::decode::<UserClaims>(token, &self.decoding, &self.validation).ok()?;
+            jsonwebtoken::decode::<UserClaims>(token, &self.inner.decoding, &self.inner.validation)
+                .ok()?;
         ObjectId::parse_str(&data.claims.id).ok()?;
         Some(data.claims)
     }
@@ -104,7 +120,7 @@ impl Sessions {
             .path("/")
             .http_only(true)
             .same_site(SameSite::Lax)
-            .secure(self.secure_cookie)
+            .secure(self.inner.secure_cookie)
             .build();
         header_value(cookie)
     }
@@ -115,7 +131,7 @@ impl Sessions {
             .path("/")
             .http_only(true)
             .same_site(SameSite::Lax)
-            .secure(self.secure_cookie)
+            .secure(self.inner.secure_cookie)
             .build();
         cookie.make_removal();
         header_value(cookie)

@@ -9,7 +9,8 @@ use common::events::{
 use common::money::Price;
 use common::{ApiError, ApiResult, JsonBody};
 use futures::TryStreamExt;
-use mongodb::{Collection, Database};
+use mongodb::options::IndexOptions;
+use mongodb::{Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -157,11 +158,26 @@ impl Tickets {
             .await
     }
 
+    /// The index the listing of available tickets reads (best effort: it only makes the
+    /// listing fast; a database that is not there yet gets it at the next start).
+    pub async fn ensure_indexes(&self) {
+        let available = IndexModel::builder()
+            .keys(doc! { "orderId": 1 })
+            .options(IndexOptions::builder().name("available".to_owned()).build())
+            .build();
+        if let Err(error) = self.collection.create_index(available).await {
+            tracing::warn!(%error, "tickets index not created yet");
+        }
+    }
+
     /// Tickets not reserved, oldest first.
     pub async fn available(&self) -> ApiResult<Vec<Ticket>> {
+        // `orderId: null` (missing; a ticket never stores null) rather than `$exists: false`:
+        // the `available` index answers this one, where `$exists: false` reads every ticket
+        // ever listed, sold ones included (docs/PERFORMANCE.md).
         let cursor = self
             .collection
-            .find(doc! { "orderId": { "$exists": false } })
+            .find(doc! { "orderId": null })
             .sort(doc! { "_id": 1 })
             .projection(public_fields())
             .await?;
