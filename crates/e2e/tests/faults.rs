@@ -1446,8 +1446,9 @@ fn check_order(
         problems.push(format!("{what}: events still waiting in its outbox"));
     }
 
-    // The payments replica: at the version of the order's last event, cancelled when cancelled
-    // (completion publishes no event, so a complete order is one version ahead of it).
+    // The payments replica: at the version of the order's last event, cancelled when cancelled,
+    // complete once payments recorded its payment (completion publishes no event, so a
+    // complete order is one version ahead of it).
     match world.order_replica.get(id) {
         None => problems.push(format!(
             "{what} is missing from the payments service's replica"
@@ -1458,10 +1459,10 @@ fn check_order(
             } else {
                 version
             };
-            let expected_status = if status == "cancelled" {
-                "cancelled"
-            } else {
-                "created"
+            let expected_status = match status {
+                "cancelled" => "cancelled",
+                "complete" => "complete",
+                _ => "created",
             };
             let got = (int(replica, "version"), text(replica, "status"));
             if got != (Some(expected_version), Some(expected_status)) {
