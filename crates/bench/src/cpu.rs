@@ -10,8 +10,6 @@ pub enum Source {
     Tree(u32),
     /// Several such trees, summed (the services a flow goes through).
     Trees(Vec<u32>),
-    /// Threads of this process whose name starts with the prefix (the in-process floor server).
-    Threads(&'static str),
     /// This whole process (in-process floors: the raw driver, argon2).
     Own,
 }
@@ -34,13 +32,6 @@ impl Probe {
         Probe {
             name: name.to_owned(),
             source: Source::Trees(pids),
-        }
-    }
-
-    pub fn threads(name: &str, prefix: &'static str) -> Self {
-        Probe {
-            name: name.to_owned(),
-            source: Source::Threads(prefix),
         }
     }
 
@@ -108,7 +99,6 @@ impl Meter {
                     .iter()
                     .map(|pid| procfs::tree_ticks(&processes, *pid))
                     .sum(),
-                Source::Threads(prefix) => procfs::own_threads_ticks(prefix),
                 Source::Own => procfs::process_ticks(me).unwrap_or(0),
             })
             .collect();

@@ -1,9 +1,11 @@
 //! What the services stand on, measured directly: a bare axum handler, argon2 alone, and a fixed
 //! CPU loop to calibrate the machine's noise.
 
-use std::net::SocketAddr;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
 use axum::Json;
 use axum::Router;
 use axum::extract::State;
@@ -12,16 +14,17 @@ use axum::routing::get;
 use common::Sessions;
 use serde_json::{Value, json};
 
-/// Thread-name prefix of the floor server's runtime (its CPU is read from these threads).
-pub const FLOOR_THREADS: &str = "floor-axum";
+/// The argument that makes this binary the floor server (see [`serve_floor`]).
+pub const FLOOR_SERVER_ARG: &str = "floor-server";
 
-/// A bare axum server in this process, on its own 2-thread runtime: one route doing what
+/// A bare axum server in a process of its own (this binary again, as a service is a process of
+/// its own), on a default multi-thread runtime as `#[tokio::main]` makes: one route doing what
 /// `GET /api/users/currentuser` does (cookie → base64 → JSON → HS256 JWT → JSON answer), without
-/// the services' shell (tracing span, body limit, error shaping, health routes).
+/// the services' shell (tracing span, body limit, body reading, error shaping, health routes).
 pub struct FloorServer {
     pub url: String,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    pub pid: u32,
+    child: Child,
 }
 
 async fn current_user(State(sessions): State<Sessions>, headers: HeaderMap) -> Json<Value> {
@@ -29,54 +32,72 @@ async fn current_user(State(sessions): State<Sessions>, headers: HeaderMap) -> J
 }
 
 impl FloorServer {
-    pub fn start(jwt_key: &str) -> anyhow::Result<FloorServer> {
-        let sessions = Sessions::new(jwt_key, false);
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel::<std::io::Result<SocketAddr>>();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::Builder::new()
-            .name(FLOOR_THREADS.into())
-            .spawn(move || {
-                let runtime = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .thread_name(FLOOR_THREADS)
-                    .enable_all()
-                    .build()
-                    .expect("a runtime");
-                runtime.block_on(async move {
-                    let listener = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
-                        Ok(listener) => listener,
-                        Err(error) => {
-                            let _ = addr_tx.send(Err(error));
-                            return;
-                        }
-                    };
-                    let _ = addr_tx.send(listener.local_addr());
-                    let app = Router::new()
-                        .route("/api/users/currentuser", get(current_user))
-                        .with_state(sessions);
-                    let _ = axum::serve(listener, app)
-                        .with_graceful_shutdown(async {
-                            let _ = stop_rx.await;
-                        })
-                        .await;
-                });
-            })?;
-        let addr = addr_rx.recv()??;
+    /// `variant`: `bare`; or, for the diagnostics, `shell` (the route inside the services' HTTP
+    /// shell, `common::http::app`) or `shell+tracing` (plus the services' tracing subscriber).
+    pub fn start(jwt_key: &str, variant: &str) -> anyhow::Result<FloorServer> {
+        let mut child = Command::new(std::env::current_exe()?)
+            .args([FLOOR_SERVER_ARG, variant])
+            .env("BENCH_FLOOR_JWT_KEY", jwt_key)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting the floor server")?;
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().context("its stdout")?).read_line(&mut line)?;
+        let address = line
+            .trim()
+            .strip_prefix("listening ")
+            .with_context(|| format!("the floor server said {line:?}"))?;
         Ok(FloorServer {
-            url: format!("http://{addr}"),
-            shutdown: Some(stop_tx),
-            thread: Some(thread),
+            url: format!("http://{address}"),
+            pid: child.id(),
+            child,
         })
     }
 
     pub fn stop(mut self) {
-        if let Some(stop) = self.shutdown.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
+}
+
+/// The floor server's `main`: prints `listening <address>`, serves until stdin closes.
+pub fn serve_floor(variant: &str) -> anyhow::Result<()> {
+    let jwt_key = std::env::var("BENCH_FLOOR_JWT_KEY").context("BENCH_FLOOR_JWT_KEY")?;
+    if variant == "shell+tracing" {
+        use tracing_subscriber::layer::SubscriberExt;
+        use tracing_subscriber::util::SubscriberInitExt;
+        // As common::telemetry::init does (its output goes nowhere here).
+        tracing_subscriber::registry()
+            .with(tracing_subscriber::EnvFilter::new("info"))
+            .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+            .try_init()?;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        println!("listening {}", listener.local_addr()?);
+        let mut app = Router::new()
+            .route("/api/users/currentuser", get(current_user))
+            .with_state(Sessions::new(&jwt_key, false));
+        if variant.starts_with("shell") {
+            app = common::http::app(app, common::http::Readiness::new());
+        }
+        // Ends with the benchmark: its end of the pipe closes.
+        let stdin_closed = tokio::task::spawn_blocking(|| {
+            let mut sink = String::new();
+            while std::io::stdin().read_line(&mut sink).is_ok_and(|n| n > 0) {}
+        });
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stdin_closed.await;
+            })
+            .await?;
+        anyhow::Ok(())
+    })
 }
 
 /// The hash the auth service computes on sign-up (argon2 0.6 defaults: argon2id, m=19 MiB,

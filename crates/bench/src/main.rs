@@ -20,6 +20,10 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 
 fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some(floors::FLOOR_SERVER_ARG) {
+        return floors::serve_floor(args.get(2).map(String::as_str).unwrap_or("bare"));
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .thread_name("bench")
         .enable_all()

@@ -83,24 +83,6 @@ pub fn tree_ticks(processes: &HashMap<u32, (u32, u64)>, root: u32) -> u64 {
     total
 }
 
-/// CPU ticks of this process's threads whose name starts with `prefix` (e.g. the in-process
-/// floor server's runtime).
-pub fn own_threads_ticks(prefix: &str) -> u64 {
-    let Ok(entries) = fs::read_dir("/proc/self/task") else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .filter(|entry| {
-            fs::read_to_string(entry.path().join("comm"))
-                .map(|name| name.starts_with(prefix))
-                .unwrap_or(false)
-        })
-        .filter_map(|entry| fs::read_to_string(entry.path().join("stat")).ok())
-        .filter_map(|text| parse_stat(&text).map(|(_, ticks)| ticks))
-        .sum()
-}
-
 /// `(busy, total)` ticks of the whole machine, all CPUs (first line of /proc/stat).
 pub fn machine_ticks() -> (u64, u64) {
     let text = fs::read_to_string("/proc/stat").unwrap_or_default();

@@ -139,6 +139,9 @@ pub struct ServiceFootprint {
     pub end_rss_mib: Option<f64>,
     /// VmHWM at the end (the kernel's own peak).
     pub peak_hwm_mib: Option<f64>,
+    /// RssAnon (the process's private memory, without the mapped executable) idle and at the end.
+    pub idle_anon_mib: Option<f64>,
+    pub end_anon_mib: Option<f64>,
     /// Time from spawning the release binary to the first 200 of /readyz, each run.
     pub ready_ms: Vec<f64>,
     pub ready_median_ms: Option<f64>,
@@ -230,7 +233,7 @@ impl Report {
         let _ = writeln!(out);
         let _ = writeln!(
             out,
-            "{:<40} {:>4} {:>9} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7} {:>6}  {:<22} {:>6} {:>6}  target",
+            "{:<42} {:>4} {:>8} {:>7} {:>7} {:>7} {:>7} {:>6} {:>6} {:>6} {:>6}  {:<24} target",
             "workload",
             "conc",
             "ops/s",
@@ -239,28 +242,30 @@ impl Report {
             "cpu µs",
             "db µs",
             "×rate",
+            "×p50",
             "×p99",
             "others",
             "floor",
-            "",
-            ""
         );
-        let _ = writeln!(out, "{}", "-".repeat(160));
+        let _ = writeln!(out, "{}", "-".repeat(150));
         for row in &self.rows {
             let label = if row.is_floor {
                 format!("  floor: {}", row.label)
             } else {
                 row.label.clone()
             };
-            let target = match (&row.target, row.met) {
-                (Some(t), Some(true)) => format!("MET     {t}"),
-                (Some(t), Some(false)) => format!("MISSED  {t}"),
+            let mut target = match (&row.target, row.met) {
+                (Some(t), Some(true)) => format!("met: {t}"),
+                (Some(t), Some(false)) => format!("MISSED: {t}"),
                 _ => String::new(),
             };
+            if row.errors > 0 {
+                target = format!("{} errors; {target}", row.errors);
+            }
             let _ = writeln!(
                 out,
-                "{:<40} {:>4} {:>9} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7} {:>6}  {:<22} {:>6} {:>6}  {}",
-                truncate(&label, 40),
+                "{:<42} {:>4} {:>8} {:>7} {:>7} {:>7} {:>7} {:>6} {:>6} {:>6} {:>6}  {:<24} {}",
+                truncate(&label, 42),
                 row.concurrency,
                 format!("{:.0}", row.throughput),
                 ms(row.p50_ms),
@@ -268,27 +273,24 @@ impl Report {
                 opt(row.cpu_us, 0),
                 opt(row.db_cpu_us, 0),
                 opt(row.x_floor_throughput, 2),
+                opt(row.x_floor_p50, 2),
                 opt(row.x_floor_p99, 2),
                 format!("{:.2}", row.foreign_cores),
                 row.floor.clone().unwrap_or_default(),
-                "",
-                if row.errors > 0 {
-                    format!("err {}", row.errors)
-                } else {
-                    String::new()
-                },
                 target,
             );
         }
         let _ = writeln!(out);
         let _ = writeln!(
             out,
-            "{:<11} {:>9} {:>9} {:>9} {:>9} {:>11} {:>11} {:>11}  targets (≤15 MiB idle, ≤40 MiB load, ready ≤100 ms)",
+            "{:<11} {:>9} {:>9} {:>9} {:>9} {:>10} {:>10} {:>10} {:>10} {:>10}  targets: ≤15 MiB idle, ≤40 MiB under load, ready ≤100 ms",
             "service",
             "idle MiB",
             "load MiB",
             "end MiB",
             "peak MiB",
+            "idle anon",
+            "end anon",
             "ready p50",
             "ready max",
             "RSS@ready"
@@ -302,12 +304,14 @@ impl Report {
             };
             let _ = writeln!(
                 out,
-                "{:<11} {:>9} {:>9} {:>9} {:>9} {:>11} {:>11} {:>11}  idle {}, load {}, ready {}",
+                "{:<11} {:>9} {:>9} {:>9} {:>9} {:>10} {:>10} {:>10} {:>10} {:>10}  idle {}, load {}, ready {}",
                 s.service,
                 opt(s.idle_rss_mib, 1),
                 opt(s.load_max_rss_mib, 1),
                 opt(s.end_rss_mib, 1),
                 opt(s.peak_hwm_mib, 1),
+                opt(s.idle_anon_mib, 1),
+                opt(s.end_anon_mib, 1),
                 opt(s.ready_median_ms, 1),
                 opt(s.ready_max_ms, 1),
                 opt(s.rss_at_ready_mib, 1),
@@ -319,11 +323,15 @@ impl Report {
         let _ = writeln!(out);
         let _ = writeln!(
             out,
+            "MiB: VmRSS (idle: before any request; load: highest sampled every 100 ms during the load; end: after it; peak: VmHWM); anon: RssAnon, the private part (the rest is the mapped executable)."
+        );
+        let _ = writeln!(
+            out,
             "cpu µs: CPU time per operation of the process under test (the service; for a floor, the code doing the work); db µs: of the database server;"
         );
         let _ = writeln!(
             out,
-            "×rate, ×p99: the workload's throughput and p99 over its floor's; others: CPUs busy with processes outside the benchmark during the row."
+            "×rate, ×p50, ×p99: the workload's throughput and latencies over its floor's; others: CPUs busy with processes outside the benchmark during the row."
         );
         for row in &self.rows {
             if let Some(note) = &row.note {

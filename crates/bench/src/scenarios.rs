@@ -22,7 +22,7 @@ use mongodb::{Collection, Database};
 use serde_json::{Value, json};
 
 use crate::cpu::{Meter, Probe};
-use crate::floors::{self, FLOOR_THREADS, FloorServer};
+use crate::floors::{self, FloorServer};
 use crate::load::{self, Conn, Ctx, MakeRequest, Op, Recorder, Sample, Timing};
 use crate::procfs;
 use crate::report::{Machine, Noise, Report, Row, ServiceFootprint};
@@ -52,6 +52,10 @@ pub struct Settings {
     event_rate: f64,
     poll: Duration,
     ready_runs: usize,
+    /// `BENCH_DIAG=1`: extra diagnostic rows.
+    diagnostics: bool,
+    /// `BENCH_ONLY`: the workloads to run (all when unset; for investigating one).
+    only: Option<Vec<String>>,
     fleet: Fleet,
 }
 
@@ -142,12 +146,24 @@ impl Settings {
             conns_db: var_or("BENCH_CONNS_DB", 32),
             conns_write: var_or("BENCH_CONNS_WRITE", 16),
             conns_signup: var_or("BENCH_CONNS_SIGNUP", 2),
-            flow_concurrency: var_or("BENCH_FLOW_CONCURRENCY", 16),
+            flow_concurrency: var_or("BENCH_FLOW_CONCURRENCY", 8),
             event_rate: var_or("BENCH_EVENT_RATE", 200.0),
             poll: Duration::from_secs_f64(var_or("BENCH_POLL_MS", 2.0) / 1000.0),
             ready_runs: var_or("BENCH_READY_RUNS", 5),
+            diagnostics: std::env::var("BENCH_DIAG").is_ok_and(|v| v == "1"),
+            only: std::env::var("BENCH_ONLY")
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| v.split(',').map(|w| w.trim().to_owned()).collect()),
             fleet,
         })
+    }
+
+    /// Whether the workload `name` runs (see `BENCH_ONLY`).
+    fn runs(&self, name: &str) -> bool {
+        self.only
+            .as_ref()
+            .is_none_or(|only| only.iter().any(|w| w == name))
     }
 
     fn json(&self) -> Value {
@@ -218,6 +234,7 @@ struct Bench {
     payments_db: Database,
     /// Free tickets kept for the purchase flow.
     flow_pool: Vec<String>,
+    bus: EventBus,
 }
 
 fn cookie_of(sessions: &Sessions, id: ObjectId, email: &str) -> anyhow::Result<String> {
@@ -265,6 +282,7 @@ pub async fn run_all(s: Settings) -> anyhow::Result<Report> {
     let orders_db = common::mongo::connect(&s.fleet.mongo_url("orders"), "orders").await?;
     let payments_db = common::mongo::connect(&s.fleet.mongo_url("payments"), "payments").await?;
     let settings_json = s.json();
+    let fleet_nats = s.fleet.nats_url.clone();
     let mut b = Bench {
         s,
         meter,
@@ -276,13 +294,14 @@ pub async fn run_all(s: Settings) -> anyhow::Result<Report> {
         orders_db,
         payments_db,
         flow_pool: Vec::new(),
+        bus: EventBus::connect(&fleet_nats, Namespace::default()).await?,
     };
     let existing = b
         .tickets_db
         .collection::<Document>("tickets")
         .count_documents(doc! {})
         .await?;
-    if existing > 0 {
+    if existing > 0 && b.s.only.is_none() {
         bail!(
             "the fleet's tickets database already holds {existing} tickets; the benchmark needs a fresh fleet (scripts/bench.sh starts one)"
         );
@@ -290,30 +309,51 @@ pub async fn run_all(s: Settings) -> anyhow::Result<Report> {
 
     // Idle memory: the fleet is up and nothing has asked it anything yet.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let idle: HashMap<String, Option<f64>> =
+    let idle: HashMap<String, (Option<f64>, Option<f64>)> =
         b.s.fleet
             .services
             .iter()
-            .map(|(name, _, pid)| (name.clone(), procfs::rss_mib(*pid)))
+            .map(|(name, _, pid)| {
+                let memory = (procfs::rss_mib(*pid), procfs::status_mib(*pid, "RssAnon:"));
+                (name.clone(), memory)
+            })
             .collect();
     let sampler = RssSampler::start(b.s.fleet.services.iter().map(|(_, _, pid)| *pid).collect());
 
-    b.current_user().await?;
+    if b.s.runs("currentuser") {
+        b.current_user().await?;
+    }
     let ids = b.seed_tickets(100).await?;
-    b.ticket_by_id(&ids).await?;
-    b.ticket_list().await?;
-    b.create_tickets().await?;
-    b.create_orders(&ids).await?;
-    b.signup().await?;
-    b.event_lag().await?;
-    b.purchase_flow().await?;
+    if b.s.runs("by_id") {
+        b.ticket_by_id(&ids).await?;
+    }
+    if b.s.runs("list") {
+        b.ticket_list().await?;
+    }
+    if b.s.runs("create_tickets") {
+        b.create_tickets().await?;
+    }
+    if b.s.runs("orders") || b.s.runs("flow") {
+        b.create_orders(&ids).await?;
+    }
+    if b.s.runs("signup") {
+        b.signup().await?;
+    }
+    if b.s.runs("lag") {
+        b.event_lag().await?;
+    }
+    if b.s.runs("flow") {
+        b.purchase_flow().await?;
+    }
 
     let load_max = sampler.stop().await;
     let mut services = Vec::new();
     for (name, _, pid) in b.s.fleet.services.clone() {
         services.push(ServiceFootprint {
             service: name.clone(),
-            idle_rss_mib: idle.get(&name).copied().flatten(),
+            idle_rss_mib: idle.get(&name).and_then(|(rss, _)| *rss),
+            idle_anon_mib: idle.get(&name).and_then(|(_, anon)| *anon),
+            end_anon_mib: procfs::status_mib(pid, "RssAnon:"),
             load_max_rss_mib: load_max.get(&pid).copied(),
             end_rss_mib: procfs::rss_mib(pid),
             peak_hwm_mib: procfs::status_mib(pid, "VmHWM:"),
@@ -329,7 +369,7 @@ pub async fn run_all(s: Settings) -> anyhow::Result<Report> {
     let whole_run_end = b.meter.read();
     noise.foreign_cores_whole_run = b.meter.delta(&whole_run, &whole_run_end).foreign_cores;
 
-    for footprint in &mut services {
+    for footprint in services.iter_mut().filter(|_| b.s.runs("startup")) {
         match b.startup(&footprint.service).await {
             Ok((times, rss)) => {
                 let mut sorted = times.clone();
@@ -507,7 +547,7 @@ impl Bench {
         let path = "/api/users/currentuser".to_owned();
         let cookie = Some(self.seller.clone());
 
-        let floor = FloorServer::start(&self.s.fleet.jwt_key)?;
+        let floor = FloorServer::start(&self.s.fleet.jwt_key, "bare")?;
         let check = Conn::new(&floor.url)
             .send(Conn::new(&floor.url).get(&path, cookie.as_deref()))
             .await?;
@@ -520,7 +560,7 @@ impl Bench {
                 &floor.url,
                 conns,
                 StatusCode::OK,
-                vec![Probe::threads("axum-floor", FLOOR_THREADS)],
+                vec![Probe::tree("axum-floor", floor.pid)],
                 get(path.clone(), cookie.clone()),
             )
             .await;
@@ -534,8 +574,12 @@ impl Bench {
             )
             .with_cpu(&sample, "axum-floor")
             .floor()
-            .note("in-process axum server on its own 2-thread runtime; CPU is its threads' only"),
+            .note("this binary again as a separate process, default multi-thread runtime, no tracing subscriber"),
         );
+
+        if self.s.diagnostics {
+            self.shell_diagnostics(conns, &path, cookie.clone()).await?;
+        }
 
         let (auth_url, _) = self.s.fleet.service("auth")?;
         let sample = self
@@ -586,6 +630,46 @@ impl Bench {
         Ok(())
     }
 
+    /// `BENCH_DIAG=1`: the floor again inside the services' HTTP shell, without and then with
+    /// the services' tracing subscriber.
+    async fn shell_diagnostics(
+        &mut self,
+        conns: usize,
+        path: &str,
+        cookie: Option<String>,
+    ) -> anyhow::Result<()> {
+        for subscriber in [false, true] {
+            let floor = FloorServer::start(
+                &self.s.fleet.jwt_key,
+                if subscriber { "shell+tracing" } else { "shell" },
+            )?;
+            let sample = self
+                .http(
+                    &floor.url,
+                    conns,
+                    StatusCode::OK,
+                    vec![Probe::tree("axum-floor", floor.pid)],
+                    get(path.to_owned(), cookie.clone()),
+                )
+                .await;
+            floor.stop();
+            let (key, label) = if subscriber {
+                (
+                    "diag_shell_tracing",
+                    "diag: axum + services' shell + tracing",
+                )
+            } else {
+                ("diag_shell", "diag: axum + services' shell, no subscriber")
+            };
+            self.push(
+                Row::from_sample(key, label, "req", &sample)
+                    .with_cpu(&sample, "axum-floor")
+                    .against("floor_axum_currentuser"),
+            );
+        }
+        Ok(())
+    }
+
     // -----------------------------------------------------------------------------------------
     // tickets
     // -----------------------------------------------------------------------------------------
@@ -616,9 +700,35 @@ impl Bench {
             let source = tickets.count_documents(doc! {}).await?;
             let copies = replica.count_documents(doc! {}).await?;
             let pending = tickets
-                .count_documents(doc! { "outbox.0": { "$exists": true } })
+                .count_documents(doc! { "outbox.id": { "$exists": true } })
                 .await?;
             Ok(copies >= source && pending == 0)
+        })
+        .await?;
+        self.settle_consumers().await
+    }
+
+    /// Waits until every durable consumer of the fleet has handled everything (nothing pending,
+    /// nothing awaiting its acknowledgement), so that one workload's aftermath does not run into
+    /// the next one's measurement.
+    async fn settle_consumers(&self) -> anyhow::Result<()> {
+        let bus = &self.bus;
+        settle("every event handled by every consumer", || async {
+            for name in ["TICKETS", "ORDERS"] {
+                let stream = bus
+                    .jetstream()
+                    .get_stream(name)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("stream {name}: {e}"))?;
+                let mut consumers = stream.consumers();
+                while let Some(info) = consumers.next().await {
+                    let info = info.map_err(|e| anyhow::anyhow!("consumers of {name}: {e}"))?;
+                    if info.num_pending > 0 || info.num_ack_pending > 0 {
+                        return Ok(false);
+                    }
+                }
+            }
+            Ok(true)
         })
         .await
     }
@@ -706,7 +816,7 @@ impl Bench {
             let collection = collection.clone();
             Box::pin(async move {
                 let cursor = collection
-                    .find(doc! { "orderId": { "$exists": false } })
+                    .find(doc! { "orderId": null })
                     .sort(doc! { "_id": 1 })
                     .projection(doc! { "outbox": 0, "cancelledOrders": 0 })
                     .await
@@ -912,20 +1022,21 @@ impl Bench {
                 .count_documents(doc! { "orderId": { "$exists": true } })
                 .await?;
             let pending = orders
-                .count_documents(doc! { "outbox.0": { "$exists": true } })
+                .count_documents(doc! { "outbox.id": { "$exists": true } })
                 .await?
                 + tickets
-                    .count_documents(doc! { "outbox.0": { "$exists": true } })
+                    .count_documents(doc! { "outbox.id": { "$exists": true } })
                     .await?;
             Ok(replicated >= n && reserved >= n && pending == 0)
         })
-        .await
+        .await?;
+        self.settle_consumers().await
     }
 
     async fn create_orders(&mut self, seeded: &[String]) -> anyhow::Result<()> {
         let conns = self.s.conns_write;
-        let free = self.ensure_free_tickets(6_000, seeded).await?;
-        let flow_share = 2_500.min(free.len() / 3);
+        let free = self.ensure_free_tickets(3_000, seeded).await?;
+        let flow_share = 800.min(free.len() / 4);
         let (for_orders, for_flows) = free.split_at(free.len() - flow_share);
         self.flow_pool = for_flows.to_vec();
 
@@ -1089,6 +1200,7 @@ impl Bench {
     // -----------------------------------------------------------------------------------------
 
     async fn event_lag(&mut self) -> anyhow::Result<()> {
+        self.settle_consumers().await?;
         let rate = self.s.event_rate;
         let timing = self.s.lag_timing;
         let bus = EventBus::connect(&self.s.fleet.nats_url, Namespace::default()).await?;
@@ -1249,6 +1361,7 @@ impl Bench {
     // -----------------------------------------------------------------------------------------
 
     async fn purchase_flow(&mut self) -> anyhow::Result<()> {
+        self.settle_consumers().await?;
         // Floor: the Stripe mock's own charge, straight.
         let stripe = self.s.fleet.stripe_api_base.clone();
         let make: MakeRequest = Arc::new(move |conn: &Conn, seq| {
@@ -1601,18 +1714,29 @@ where
     }
 }
 
-/// Polls `done` every 100 ms for up to a minute.
+/// Polls `done` every 100 ms for up to three minutes.
 async fn settle<F, Fut>(what: &str, done: F) -> anyhow::Result<()>
 where
     F: Fn() -> Fut,
     Fut: Future<Output = anyhow::Result<bool>>,
 {
     let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(60) {
+    let mut said = false;
+    while started.elapsed() < Duration::from_secs(180) {
         if done().await? {
+            if said {
+                eprintln!(
+                    "bench: {what} after {:.1} s",
+                    started.elapsed().as_secs_f64()
+                );
+            }
             return Ok(());
+        }
+        if !said && started.elapsed() > Duration::from_secs(2) {
+            eprintln!("bench: waiting for: {what}");
+            said = true;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    bail!("{what}: not settled after 60 s")
+    bail!("{what}: not settled after 180 s")
 }

@@ -2,5 +2,6 @@
 
 pub mod configuration;
 pub mod models;
+pub mod password_threads;
 pub mod routes;
 pub mod startup;

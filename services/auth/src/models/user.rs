@@ -13,6 +13,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use validator::ValidateEmail;
 
+use crate::password_threads;
+
 const EMAIL_INVALID: &str = "Email must be valid";
 const PASSWORD_LENGTH: &str = "Password must be between 4 and 20 characters";
 const PASSWORD_MISSING: &str = "You must supply a password";
@@ -133,7 +135,7 @@ impl Users {
     pub async fn create(&self, credentials: Credentials) -> ApiResult<User> {
         self.indexes.ensure().await?;
         let password = credentials.password.0;
-        let hashed = tokio::task::spawn_blocking(move || hash(&password))
+        let hashed = password_threads::run(move || hash(&password))
             .await
             .map_err(ApiError::internal)??;
         let document = UserDocument {
@@ -163,7 +165,7 @@ impl Users {
             .as_ref()
             .map_or_else(|| DECOY_HASH.clone(), |user| user.password.clone());
         let password = credentials.password.0;
-        let matches = tokio::task::spawn_blocking(move || verify(&password, &stored_hash))
+        let matches = password_threads::run(move || verify(&password, &stored_hash))
             .await
             .map_err(ApiError::internal)?;
         match found {
