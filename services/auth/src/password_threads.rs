@@ -1,39 +1,40 @@
-//! Password hashing off the async runtime, on a fixed rayon pool (one thread per CPU: a hash
-//! keeps one CPU busy).
+//! Password hashing off the async runtime: each hash on a short-lived thread of its own, at most
+//! one per CPU at a time (a hash keeps one CPU busy).
 //!
-//! An argon2id hash with the defaults works in 19 MiB. On tokio's blocking pool each hash may
-//! run on a new thread, glibc gives new threads new malloc arenas (up to 8 per CPU), and each
-//! arena keeps its 19 MiB after the hash: the benchmark saw auth grow to 640 MiB resident under
-//! sign-ups and stay there. On a fixed set of threads the blocks are reused.
+//! An argon2id hash with the defaults works in 19 MiB (one aligned allocation). On long-lived
+//! threads — tokio's blocking pool reuses its threads — glibc serves those allocations in a way
+//! that leaves each thread's arena holding more after every hash: the benchmark saw auth grow to
+//! 640 MiB resident under sign-ups and stay there (docs/PERFORMANCE.md). A thread that ends gives
+//! its arena back in good order; with them, auth stays under its base plus 19 MiB per CPU.
 
 use std::sync::OnceLock;
+
+use tokio::sync::{Semaphore, oneshot};
 
 #[derive(Debug, thiserror::Error)]
 #[error("the password thread did not answer")]
 pub struct NoAnswer;
 
-/// Runs `work` on one of the password threads and waits for its result. A panic in `work`
-/// drops its answer (the caller gets `NoAnswer`), not the thread.
+/// Runs `work` on a thread of its own once a CPU's turn is free, and waits for its result.
 pub async fn run<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, NoAnswer> {
-    let (answer, result) = tokio::sync::oneshot::channel();
-    pool().spawn(move || {
-        let _ = answer.send(work());
-    });
+    let _turn = turns().acquire().await.map_err(|_| NoAnswer)?;
+    let (answer, result) = oneshot::channel();
+    std::thread::Builder::new()
+        .name("password".into())
+        .spawn(move || {
+            let _ = answer.send(work());
+        })
+        .map_err(|_| NoAnswer)?;
+    // A panicking `work` drops `answer`: NoAnswer.
     result.await.map_err(|_| NoAnswer)
 }
 
-fn pool() -> &'static rayon::ThreadPool {
-    static POOL: OnceLock<rayon::ThreadPool> = OnceLock::new();
-    POOL.get_or_init(|| {
-        rayon::ThreadPoolBuilder::new()
-            .thread_name(|i| format!("password-{i}"))
-            // A panicking job must not abort the process (rayon's default).
-            .panic_handler(|_| tracing::error!("a password job panicked"))
-            .build()
-            .expect("the password threads start")
-    })
+fn turns() -> &'static Semaphore {
+    static TURNS: OnceLock<Semaphore> = OnceLock::new();
+    TURNS
+        .get_or_init(|| Semaphore::new(std::thread::available_parallelism().map_or(1, |n| n.get())))
 }
 
 #[cfg(test)]
