@@ -62,46 +62,87 @@ pub async fn ping(db: &Database) -> Result<(), String> {
         .map_err(|error| error.to_string())
 }
 
-/// Indexes a collection's writes depend on (a unique index that makes a rule atomic), created
-/// once: at start-up when the database is there, else before the first write that needs them.
-/// A write never goes ahead without them.
-#[derive(Clone)]
-pub struct RequiredIndexes {
-    collection: mongodb::Collection<bson::Document>,
-    models: Vec<mongodb::IndexModel>,
-    created: std::sync::Arc<tokio::sync::OnceCell<()>>,
+/// MongoDB's code for "the collection already exists".
+const NAMESPACE_EXISTS: i32 = 48;
+
+/// A collection a service owns and the indexes its rules and reads rest on (a unique index that
+/// makes a rule atomic, an index a hot read needs).
+#[derive(Clone, Debug)]
+pub struct CollectionSchema {
+    pub name: &'static str,
+    pub indexes: Vec<mongodb::IndexModel>,
+    /// Whether the collection's documents carry an outbox of pending events.
+    pub outbox: bool,
 }
 
-impl RequiredIndexes {
-    pub fn new<T: Send + Sync>(
-        collection: &mongodb::Collection<T>,
-        models: Vec<mongodb::IndexModel>,
-    ) -> Self {
+impl CollectionSchema {
+    pub fn new(name: &'static str) -> Self {
         Self {
-            collection: collection.clone_with_type(),
-            models,
-            created: Default::default(),
+            name,
+            indexes: Vec::new(),
+            outbox: false,
         }
     }
 
-    /// Creates the indexes unless done already; a failure is retried by the next call.
-    pub async fn ensure(&self) -> mongodb::error::Result<()> {
-        self.created
-            .get_or_try_init(|| async {
-                self.collection
-                    .create_indexes(self.models.clone())
-                    .await
-                    .map(drop)
-            })
-            .await
-            .map(drop)
+    pub fn index(mut self, index: mongodb::IndexModel) -> Self {
+        self.indexes.push(index);
+        self
     }
 
-    /// At start-up: tries, and only warns when the database is not there yet.
-    pub async fn try_now(&self) {
-        if let Err(error) = self.ensure().await {
-            tracing::warn!(%error, collection = %self.collection.name(), "indexes not created yet; retried before the first write");
+    /// Marks the collection as one whose documents hold pending events for the outbox relay.
+    pub fn with_outbox(mut self) -> Self {
+        self.outbox = true;
+        self
+    }
+}
+
+/// Creates the collections that are missing and then their indexes, one at a time.
+///
+/// Done before anything writes: DDL racing writes on a new collection is where a server may
+/// serialise badly or, SecantusDB in tests, wedge; and a rule resting on a unique index must
+/// never meet a write without it. Idempotent: existing collections and indexes are kept.
+pub async fn prepare(db: &Database, schema: &[CollectionSchema]) -> mongodb::error::Result<()> {
+    let existing = db.list_collection_names().await?;
+    for collection in schema {
+        if !existing.iter().any(|name| name == collection.name) {
+            match db.create_collection(collection.name).await {
+                Ok(()) => {}
+                Err(error) if command_code(&error) == Some(NAMESPACE_EXISTS) => {}
+                Err(error) => return Err(error),
+            }
         }
+        let handle = db.collection::<bson::Document>(collection.name);
+        for index in &collection.indexes {
+            handle.create_index(index.clone()).await?;
+        }
+    }
+    Ok(())
+}
+
+/// At start-up: [`prepare`]s the schema, waiting (with a warning every try) while the database
+/// cannot be reached; any other failure (an index that conflicts with an existing one) is final.
+pub async fn prepare_when_reachable(
+    db: &Database,
+    schema: &[CollectionSchema],
+) -> mongodb::error::Result<()> {
+    let mut delay = Duration::from_millis(200);
+    loop {
+        match prepare(db, schema).await {
+            Ok(()) => return Ok(()),
+            Err(error) if is_unavailable(&error) => {
+                tracing::warn!(%error, "database not reachable yet; collections and indexes are prepared before serving");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+fn command_code(error: &mongodb::error::Error) -> Option<i32> {
+    match &*error.kind {
+        ErrorKind::Command(failure) => Some(failure.code),
+        _ => None,
     }
 }
 

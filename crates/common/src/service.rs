@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 
 use crate::events::{BusError, EventBus, Namespace, Outbox, OutboxRelay};
 use crate::http::{Readiness, bind, serve};
+use crate::mongo::CollectionSchema;
 use crate::settings::EventSettings;
 use crate::tasks::BackgroundTasks;
 
@@ -34,23 +35,35 @@ pub struct EventService {
 }
 
 impl EventService {
-    /// Connects to the database and the bus and starts the outbox relay over `outbox_collections`
-    /// (unless `relay_events` is off, which only tests do to stand for a crash).
+    /// Connects to the database and the bus, prepares the collections and indexes of `schema`
+    /// (before anything else runs: nothing writes while they are created), and starts the outbox
+    /// relay over its collections with an outbox (unless `relay_events` is off, which only tests
+    /// do to stand for a crash).
     pub async fn start(
         service: &str,
         mongo_url: &str,
         events: &EventSettings,
-        outbox_collections: &[&str],
+        schema: &[CollectionSchema],
         relay_events: bool,
     ) -> Result<Self, StartupError> {
         let db = crate::mongo::connect(mongo_url, service).await?;
+        let schema: Vec<CollectionSchema> = schema
+            .iter()
+            .cloned()
+            .map(|collection| match collection.outbox {
+                true => collection.index(crate::events::outbox::pending_index()),
+                false => collection,
+            })
+            .collect();
+        crate::mongo::prepare_when_reachable(&db, &schema).await?;
         let bus =
             EventBus::connect(&events.nats_url, Namespace::new(events.namespace.clone())).await?;
         let relay = OutboxRelay::new(
             bus.clone(),
-            outbox_collections
+            schema
                 .iter()
-                .map(|name| db.collection(name))
+                .filter(|collection| collection.outbox)
+                .map(|collection| db.collection(collection.name))
                 .collect(),
         );
         let outbox = relay.outbox();

@@ -20,8 +20,8 @@ impl Application {
     /// Connects, prepares the database and binds the port (0 picks a free one).
     pub async fn build(settings: Settings) -> Result<Server, StartupError> {
         let db = common::mongo::connect(&settings.mongo_url, "auth").await?;
+        common::mongo::prepare_when_reachable(&db, &[Users::schema()]).await?;
         let users = Users::new(&db);
-        users.indexes.try_now().await;
         let state = AppState {
             sessions: Sessions::new(&settings.http.jwt_key, settings.http.cookie_secure),
             users,

@@ -22,7 +22,7 @@ impl Application {
             "orders",
             &settings.mongo_url,
             &settings.events,
-            &[Orders::COLLECTION],
+            &[Orders::schema(), TicketReplica::schema()],
             settings.relay_events,
         )
         .await?;
@@ -33,7 +33,6 @@ impl Application {
             service.outbox.clone(),
             settings.expiration_window,
         );
-        orders.indexes.try_now().await;
         listeners::spawn(&service.bus, &orders, &tickets, &mut service.background);
         let state = AppState {
             sessions: Sessions::new(&settings.http.jwt_key, settings.http.cookie_secure),

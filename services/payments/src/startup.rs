@@ -25,13 +25,12 @@ impl Application {
             "payments",
             &settings.mongo_url,
             &settings.events,
-            &[Checkout::COLLECTION],
+            &[Checkout::schema(), OrderReplica::schema()],
             settings.relay_events,
         )
         .await?;
         let orders = OrderReplica::new(&service.db);
         let checkout = Checkout::new(&service.db, orders.clone(), stripe, service.outbox.clone());
-        checkout.indexes.try_now().await;
         let settling = spawn_settler(checkout.clone(), service.background.shutdown_token());
         service.background.add(settling);
         listeners::spawn(&service.bus, &orders, &checkout, &mut service.background);

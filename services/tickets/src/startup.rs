@@ -21,16 +21,11 @@ impl Application {
             "tickets",
             &settings.mongo_url,
             &settings.events,
-            &[Tickets::COLLECTION],
+            &[Tickets::schema()],
             settings.relay_events,
         )
         .await?;
         let tickets = Tickets::new(&service.db, service.outbox.clone());
-        // In the background: an index build must not hold the service's start-up.
-        tokio::spawn({
-            let tickets = tickets.clone();
-            async move { tickets.ensure_indexes().await }
-        });
         listeners::spawn(&service.bus, &tickets, &mut service.background);
         let state = AppState {
             sessions: Sessions::new(&settings.http.jwt_key, settings.http.cookie_secure),

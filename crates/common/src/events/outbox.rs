@@ -65,6 +65,20 @@ pub fn outbox_of<E: Event>(event: &E) -> Vec<PendingEvent> {
     vec![PendingEvent::of(event)]
 }
 
+/// The index that lets the relay's sweep find pending events without scanning every document;
+/// part of the schema of every collection with an outbox.
+pub fn pending_index() -> mongodb::IndexModel {
+    mongodb::IndexModel::builder()
+        .keys(doc! { format!("{OUTBOX_FIELD}.id"): 1 })
+        .options(
+            IndexOptions::builder()
+                .sparse(true)
+                .name("outbox_pending".to_owned())
+                .build(),
+        )
+        .build()
+}
+
 /// Wakes the relay after a write so the event goes out now rather than at the next sweep.
 #[derive(Clone, Default)]
 pub struct Outbox {
@@ -101,21 +115,6 @@ impl OutboxRelay {
     /// Runs until `shutdown`, publishing pending events whenever woken and every second.
     pub fn spawn(self, shutdown: CancellationToken) -> JoinHandle<()> {
         tokio::spawn(async move {
-            for collection in &self.collections {
-                // Lets the sweep find pending events without scanning every document.
-                let index = mongodb::IndexModel::builder()
-                    .keys(doc! { format!("{OUTBOX_FIELD}.id"): 1 })
-                    .options(
-                        IndexOptions::builder()
-                            .sparse(true)
-                            .name("outbox_pending".to_owned())
-                            .build(),
-                    )
-                    .build();
-                if let Err(error) = collection.create_index(index).await {
-                    tracing::warn!(%error, "outbox index not created");
-                }
-            }
             loop {
                 if let Err(error) = self.publish_pending().await {
                     tracing::warn!(error = %format!("{error:#}"), "outbox relay will retry");
@@ -135,7 +134,7 @@ impl OutboxRelay {
             // `outbox.id` (every pending event has one), not `outbox.0`: only this shape is
             // answered from the sparse `outbox_pending` index; `outbox.0` scans the whole
             // collection on every wake and every sweep (54 ms per sweep at 5,000 documents on
-            // SecantusDB, growing with the collection; see docs/PERFORMANCE.md).
+            // SecantusDB, growing with the collection).
             let mut pending = collection
                 .find(doc! { format!("{OUTBOX_FIELD}.id"): { "$exists": true } })
                 .projection(doc! { OUTBOX_FIELD: 1 })

@@ -6,7 +6,7 @@ use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use common::bson::{doc, oid::ObjectId};
-use common::mongo::{RequiredIndexes, unique_index};
+use common::mongo::{CollectionSchema, unique_index};
 use common::{ApiError, ApiResult, JsonBody};
 use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
@@ -115,25 +115,27 @@ static DECOY_HASH: LazyLock<String> = LazyLock::new(|| hash("decoy-password").un
 #[derive(Clone)]
 pub struct Users {
     collection: Collection<UserDocument>,
-    /// The unique email index is what makes concurrent sign-ups safe.
-    pub indexes: RequiredIndexes,
 }
 
 impl Users {
+    pub const COLLECTION: &'static str = "users";
+
+    /// The collection; its unique email index is what makes concurrent sign-ups safe.
+    pub fn schema() -> CollectionSchema {
+        CollectionSchema::new(Self::COLLECTION).index(unique_index(
+            doc! { "email": 1 },
+            "email_unique",
+            false,
+        ))
+    }
+
     pub fn new(db: &Database) -> Self {
-        let collection = db.collection("users");
-        let indexes = RequiredIndexes::new(
-            &collection,
-            vec![unique_index(doc! { "email": 1 }, "email_unique", false)],
-        );
         Self {
-            collection,
-            indexes,
+            collection: db.collection(Self::COLLECTION),
         }
     }
 
     pub async fn create(&self, credentials: Credentials) -> ApiResult<User> {
-        self.indexes.ensure().await?;
         let password = credentials.password.0;
         let hashed = password_threads::run(move || hash(&password))
             .await

@@ -11,7 +11,7 @@ use common::events::{
 };
 use common::input::parse_object_id;
 use common::money::Price;
-use common::mongo::{RequiredIndexes, unique_index};
+use common::mongo::{CollectionSchema, unique_index};
 use common::{ApiError, ApiResult, JsonBody};
 use futures::TryStreamExt;
 use mongodb::{Collection, Database, IndexModel};
@@ -130,15 +130,14 @@ pub struct Orders {
     tickets: TicketReplica,
     outbox: Outbox,
     window: Duration,
-    /// The unique index on the ticket an order holds is what makes reservation atomic.
-    pub indexes: RequiredIndexes,
 }
 
 impl Orders {
     pub const COLLECTION: &'static str = "orders";
 
-    pub fn new(db: &Database, tickets: TicketReplica, outbox: Outbox, window: Duration) -> Self {
-        let collection = db.collection(Self::COLLECTION);
+    /// The collection with its outbox; the unique index on the ticket an order holds is what
+    /// makes reservation atomic.
+    pub fn schema() -> CollectionSchema {
         let by_user = IndexModel::builder()
             .keys(doc! { "userId": 1, "_id": 1 })
             .build();
@@ -147,19 +146,23 @@ impl Orders {
             "one_active_order_per_ticket",
             true,
         );
-        let indexes = RequiredIndexes::new(&collection, vec![one_active_order_per_ticket, by_user]);
+        CollectionSchema::new(Self::COLLECTION)
+            .index(one_active_order_per_ticket)
+            .index(by_user)
+            .with_outbox()
+    }
+
+    pub fn new(db: &Database, tickets: TicketReplica, outbox: Outbox, window: Duration) -> Self {
         Self {
-            collection,
+            collection: db.collection(Self::COLLECTION),
             tickets,
             outbox,
             window,
-            indexes,
         }
     }
 
     /// Reserves the ticket for `user_id`; exactly one of any number of concurrent calls wins.
     pub async fn reserve(&self, user_id: &str, request: OrderRequest) -> ApiResult<Order> {
-        self.indexes.ensure().await?;
         let ticket = self
             .tickets
             .find(request.ticket_id)

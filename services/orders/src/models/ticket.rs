@@ -5,6 +5,7 @@ use common::events::{
     Applied, HandlerError, HandlerResult, TicketCreated, TicketUpdated, apply_in_order,
 };
 use common::money::Price;
+use common::mongo::CollectionSchema;
 use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 
@@ -30,9 +31,15 @@ pub struct TicketReplica {
 }
 
 impl TicketReplica {
+    pub const COLLECTION: &'static str = "tickets";
+
+    pub fn schema() -> CollectionSchema {
+        CollectionSchema::new(Self::COLLECTION)
+    }
+
     pub fn new(db: &Database) -> Self {
         Self {
-            collection: db.collection("tickets"),
+            collection: db.collection(Self::COLLECTION),
         }
     }
 

@@ -9,6 +9,7 @@ use common::events::{
     HandlerError, HandlerResult, OrderCancelled, OrderCreated, OrderStatus, apply_in_order,
 };
 use common::money::Price;
+use common::mongo::CollectionSchema;
 use futures::TryStreamExt;
 use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
@@ -49,9 +50,25 @@ pub struct OrderReplica {
 }
 
 impl OrderReplica {
+    pub const COLLECTION: &'static str = "orders";
+
+    /// The replica, with the index the settler's look for stale claims reads.
+    pub fn schema() -> CollectionSchema {
+        let claims = mongodb::IndexModel::builder()
+            .keys(doc! { "claim.at": 1 })
+            .options(
+                mongodb::options::IndexOptions::builder()
+                    .sparse(true)
+                    .name("claims".to_owned())
+                    .build(),
+            )
+            .build();
+        CollectionSchema::new(Self::COLLECTION).index(claims)
+    }
+
     pub fn new(db: &Database) -> Self {
         Self {
-            collection: db.collection("orders"),
+            collection: db.collection(Self::COLLECTION),
         }
     }
 

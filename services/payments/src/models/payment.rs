@@ -6,7 +6,7 @@ use common::events::{
     HandlerError, HandlerResult, OrderCancelled, OrderStatus, Outbox, PaymentCreated, PendingEvent,
 };
 use common::input::parse_object_id;
-use common::mongo::{RequiredIndexes, unique_index};
+use common::mongo::{CollectionSchema, unique_index};
 use common::{ApiError, ApiResult, JsonBody};
 use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
@@ -79,29 +79,30 @@ pub struct Checkout {
     orders: OrderReplica,
     stripe: Stripe,
     outbox: Outbox,
-    /// One payment per order, whatever else goes wrong.
-    pub indexes: RequiredIndexes,
 }
 
 impl Checkout {
     pub const COLLECTION: &'static str = "payments";
 
-    pub fn new(db: &Database, orders: OrderReplica, stripe: Stripe, outbox: Outbox) -> Self {
-        let payments = db.collection(Self::COLLECTION);
+    /// The collection with its outbox; one payment per order, whatever else goes wrong.
+    pub fn schema() -> CollectionSchema {
         let one_per_order = unique_index(doc! { "orderId": 1 }, "one_payment_per_order", false);
-        let indexes = RequiredIndexes::new(&payments, vec![one_per_order]);
+        CollectionSchema::new(Self::COLLECTION)
+            .index(one_per_order)
+            .with_outbox()
+    }
+
+    pub fn new(db: &Database, orders: OrderReplica, stripe: Stripe, outbox: Outbox) -> Self {
         Self {
-            payments,
+            payments: db.collection(Self::COLLECTION),
             orders,
             stripe,
             outbox,
-            indexes,
         }
     }
 
     /// Charges the caller's order once: 201 with the payment, or why not.
     pub async fn pay(&self, user_id: &str, request: PaymentRequest) -> ApiResult<Payment> {
-        self.indexes.ensure().await?;
         let order = self
             .orders
             .find(request.order_id)

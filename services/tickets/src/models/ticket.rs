@@ -7,6 +7,7 @@ use common::events::{
     update_if_current,
 };
 use common::money::Price;
+use common::mongo::CollectionSchema;
 use common::{ApiError, ApiResult, JsonBody};
 use futures::TryStreamExt;
 use mongodb::options::IndexOptions;
@@ -121,6 +122,17 @@ pub struct Tickets {
 impl Tickets {
     pub const COLLECTION: &'static str = "tickets";
 
+    /// The collection with its outbox, and the index the listing of available tickets reads.
+    pub fn schema() -> CollectionSchema {
+        let available = IndexModel::builder()
+            .keys(doc! { "orderId": 1 })
+            .options(IndexOptions::builder().name("available".to_owned()).build())
+            .build();
+        CollectionSchema::new(Self::COLLECTION)
+            .index(available)
+            .with_outbox()
+    }
+
     pub fn new(db: &Database, outbox: Outbox) -> Self {
         Self {
             collection: db.collection(Self::COLLECTION),
@@ -158,23 +170,11 @@ impl Tickets {
             .await
     }
 
-    /// The index the listing of available tickets reads (best effort: it only makes the
-    /// listing fast; a database that is not there yet gets it at the next start).
-    pub async fn ensure_indexes(&self) {
-        let available = IndexModel::builder()
-            .keys(doc! { "orderId": 1 })
-            .options(IndexOptions::builder().name("available".to_owned()).build())
-            .build();
-        if let Err(error) = self.collection.create_index(available).await {
-            tracing::warn!(%error, "tickets index not created yet");
-        }
-    }
-
     /// Tickets not reserved, oldest first.
     pub async fn available(&self) -> ApiResult<Vec<Ticket>> {
         // `orderId: null` (missing; a ticket never stores null) rather than `$exists: false`:
         // the `available` index answers this one, where `$exists: false` reads every ticket
-        // ever listed, sold ones included (docs/PERFORMANCE.md).
+        // ever listed, sold ones included.
         let cursor = self
             .collection
             .find(doc! { "orderId": null })
