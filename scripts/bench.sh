@@ -11,10 +11,13 @@
 #   BENCH_LAG_SECONDS      measured seconds of the event-lag runs (default 10)
 #   BENCH_FLOW_SECONDS     measured seconds of the purchase flow (default 10)
 #   BENCH_EVENT_RATE       events per second of the lag runs (default 200)
-#   BENCH_POLL_MS          how often the bench polls the replicas for what it waits on (default 2)
+#   BENCH_POLL_MS          how often the bench polls the replicas for what it waits on (default 5)
 #   BENCH_READY_RUNS       start-up measurements per service (default 5)
 #   BENCH_CONNS_FAST, BENCH_CONNS_DB, BENCH_CONNS_WRITE, BENCH_CONNS_SIGNUP,
-#   BENCH_FLOW_CONCURRENCY connections per workload kind (64, 32, 16, 2; 16 buyers)
+#   BENCH_FLOW_CONCURRENCY connections per workload kind (64, 32, 16, 2; 8 buyers)
+#   BENCH_DIAG=1           also the floor inside the services' HTTP shell, without/with tracing
+#   BENCH_ONLY=a,b         only these workloads (currentuser by_id list create_tickets orders
+#                          signup lag flow startup), on a fleet that may be dirty (investigation)
 #   BENCH_NO_BUILD=1       use the release binaries already built
 #   CARGO_BUILD_JOBS       passed to cargo (set it to 1 on a shared machine)
 set -euo pipefail
