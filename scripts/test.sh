@@ -11,7 +11,17 @@
 #   5. validates the Kubernetes/Docker/skaffold deployment offline;
 # then stops the servers. Exits non-zero if any step failed.
 #
-# Settings: TEST_THREADS (default 8), SKIP_E2E=1, SKIP_DEPLOY=1.
+# Nothing hangs: every test has a time bound (.config/nextest.toml), and a watchdog bounds each
+# step and checks every few seconds that the servers still answer. When a step runs past its
+# bound or a server stops answering, the watchdog prints what is stuck (the tests still running,
+# a thread dump of each MongoDB stand-in with py-spy, where the logs are), stops the step and
+# the run fails.
+#
+# Settings: TEST_THREADS (default 8), SKIP_E2E=1, SKIP_DEPLOY=1,
+#   TEST_TIME_SCALE     how much longer than usual tests wait for background work (default 1)
+#   TEST_STEP_LIMIT     bound of each test step in seconds (default 1200)
+#   TEST_STALL_SECONDS  how long a server may go without answering before the run is stopped
+#                       (default 45; a server restarted by the fault test is back in seconds)
 set -euo pipefail
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -19,18 +29,134 @@ cd "$REPO_ROOT"
 export INFRA_DIR=${INFRA_DIR:-$REPO_ROOT/target/infra-test}
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 THREADS=${TEST_THREADS:-8}
+STEP_LIMIT=${TEST_STEP_LIMIT:-1200}
+STALL_SECONDS=${TEST_STALL_SECONDS:-45}
+WATCH_EVERY=10
+VENV=${XDG_CACHE_HOME:-$HOME/.cache}/ticketing/venv
+STALL_FILE=$REPO_ROOT/target/test-stall
 failed=()
+mkdir -p "$REPO_ROOT/target"
+rm -f "$STALL_FILE"
 
 step() { printf '\n== %s ==\n' "$*"; }
 now() { date +%s; }
 started=$(now)
 
+STEP_PID=""
 cleanup() {
+  [[ -z $STEP_PID ]] || kill -KILL -- "-$STEP_PID" 2>/dev/null || true
   step "stopping the test servers"
   scripts/fleet.sh stop >/dev/null 2>&1 || true
   scripts/infra.sh stop || true
 }
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# The servers that do not answer a trivial request within a few seconds, space-separated:
+# each MongoDB server (a read through its storage, not just a ping), NATS, Redis.
+MONGO_PROBE='
+import sys, pymongo
+c = pymongo.MongoClient(f"mongodb://127.0.0.1:{sys.argv[1]}/?directConnection=true",
+                        serverSelectionTimeoutMS=4000, socketTimeoutMS=4000, connectTimeoutMS=2000)
+probe = c["test_watchdog"]["probe"]
+if probe.find_one({"_id": 1}) is None:
+    probe.replace_one({"_id": 1}, {"_id": 1}, upsert=True)
+'
+unresponsive_servers() {
+  local down=() name port
+  for name in AUTH TICKETS ORDERS PAYMENTS; do
+    port=$(printenv "${name}_MONGO_PORT" || true)
+    [[ -n $port ]] || continue
+    timeout 10 "$VENV/bin/python" -c "$MONGO_PROBE" "$port" >/dev/null 2>&1 || down+=("${name,,}-mongo")
+  done
+  [[ -z ${NATS_MONITOR_URL:-} ]] || curl -sf -o /dev/null --max-time 4 "$NATS_MONITOR_URL/healthz" ||
+    down+=(nats)
+  [[ -z ${REDIS_PORT:-} ]] || [[ $(timeout 5 redis-cli -p "$REDIS_PORT" ping 2>/dev/null) == PONG ]] ||
+    down+=(redis)
+  echo "${down[*]}"
+}
+
+# What a stalled step was doing: the tests still running (their names are in the test
+# processes' arguments), a thread dump of every MongoDB stand-in, and where the logs are.
+report_stall() { # step why
+  printf '
+!!! WATCHDOG: %s: %s
+' "$1" "$2"
+  echo "!!! tests still running (seconds running, test):"
+  ps -eo etimes=,args= | grep -e ' --exact ' | grep -v -e awk -e grep |
+    awk '{ t = $0; sub(/.* --exact /, "", t); sub(/ .*/, "", t); print "!!!   " $1 "s  " t }' || true
+  local name pid state
+  for name in AUTH TICKETS ORDERS PAYMENTS; do
+    pid=$(printenv "${name}_MONGO_PID" || true)
+    [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || continue
+    state=$(ps -o stat= -p "$pid" || true)
+    printf '!!! %s-mongo (pid %s, state %s), its threads:
+' "${name,,}" "$pid" "$state"
+    if [[ $state == T* ]]; then
+      echo "!!!     none: the process is stopped (SIGSTOP)"
+    elif [[ -x $VENV/bin/py-spy ]]; then
+      timeout 30 "$VENV/bin/py-spy" dump --nonblocking --pid "$pid" 2>&1 | head -n 200 | sed 's/^/!!!     /' || true
+    else
+      echo "!!!     none: py-spy is not installed (scripts/infra.sh install)"
+    fi
+  done
+  echo "!!! look at: the SLOW/TIMEOUT lines above (what each test waited on), the servers' logs in $INFRA_DIR/*/log"
+}
+
+# Watches the step running as process group PID: stops it when it runs past LIMIT seconds or a
+# server stays unresponsive for STALL_SECONDS, after reporting what is stuck.
+watch_step() { # step limit pid
+  local name=$1 limit=$2 pid=$3 start=$SECONDS since="" down="" why=""
+  while sleep "$WATCH_EVERY"; do
+    kill -0 "$pid" 2>/dev/null || return 0
+    if ((SECONDS - start >= limit)); then
+      why="ran past its bound of ${limit}s (TEST_STEP_LIMIT)"
+      break
+    fi
+    down=$(unresponsive_servers)
+    if [[ -z $down ]]; then
+      since=""
+    elif [[ -z $since ]]; then
+      since=$SECONDS
+    elif ((SECONDS - since >= STALL_SECONDS)); then
+      why="no answer from: $down for $((SECONDS - since))s (TEST_STALL_SECONDS)"
+      break
+    fi
+  done
+  report_stall "$name" "$why"
+  echo "$name: $why" >"$STALL_FILE"
+  kill -TERM -- "-$pid" 2>/dev/null || true
+  sleep 15
+  kill -KILL -- "-$pid" 2>/dev/null || true
+}
+
+# bounded STEP COMMAND...: runs COMMAND (a shell function too) in a process group of its own,
+# under the watchdog.
+bounded() {
+  local name=$1 rc=0 watcher
+  shift
+  set -m
+  "$@" &
+  STEP_PID=$!
+  set +m
+  watch_step "$name" "$STEP_LIMIT" "$STEP_PID" &
+  watcher=$!
+  wait "$STEP_PID" || rc=$?
+  kill "$watcher" 2>/dev/null || true
+  wait "$watcher" 2>/dev/null || true
+  STEP_PID=""
+  return "$rc"
+}
+
+# After a stall the servers can not be trusted: the run stops there.
+stop_if_stalled() {
+  [[ -e $STALL_FILE ]] || return 0
+  step "stopped by the watchdog: $(cat "$STALL_FILE")"
+  printf 'FAILED: %s
+' "${failed[@]}"
+  exit 1
+}
 
 step "servers (NATS, Redis, MongoDB, Stripe mock)"
 scripts/infra.sh start
@@ -53,7 +179,8 @@ if cargo nextest --version >/dev/null 2>&1; then
       *) args+=("$a") ;;
       esac
     done
-    cargo nextest run --no-fail-fast --test-threads "$THREADS" "${args[@]}"
+    # Past 10 failures the servers are in trouble rather than the code: stop there.
+    cargo nextest run --max-fail 10 --test-threads "$THREADS" "${args[@]}"
   }
 else
   echo "cargo-nextest not found; using cargo test"
@@ -72,7 +199,8 @@ else
 fi
 
 step "unit and integration tests"
-run_tests --workspace || failed+=("unit and integration tests")
+bounded "unit and integration tests" run_tests --workspace || failed+=("unit and integration tests")
+stop_if_stalled
 
 # The browser test needs Debian's Chromium and its driver; without them it skips, loudly.
 ensure_browser() {
@@ -102,11 +230,13 @@ run_e2e() {
 }
 if [[ ${SKIP_E2E:-} != 1 ]]; then
   step "end-to-end: the running fleet through its gateway"
-  run_e2e || failed+=("end-to-end tests")
+  bounded "end-to-end tests" run_e2e || failed+=("end-to-end tests")
+  stop_if_stalled
   # Alone, last: it kills the services and restarts the servers the other tests share.
   if [[ -f target/fleet/env.sh ]]; then
     step "end-to-end: faults (services killed, servers restarted) under a purchase workload"
-    run_tests -p e2e --ignored-only --only=under_faults || failed+=("fault tests")
+    bounded "fault tests" run_tests -p e2e --ignored-only --only=under_faults || failed+=("fault tests")
+    stop_if_stalled
   fi
   # Stops the fleet's services and gateway, and with them the shared servers.
   scripts/fleet.sh stop || true

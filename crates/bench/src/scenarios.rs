@@ -148,7 +148,7 @@ impl Settings {
             conns_signup: var_or("BENCH_CONNS_SIGNUP", 2),
             flow_concurrency: var_or("BENCH_FLOW_CONCURRENCY", 8),
             event_rate: var_or("BENCH_EVENT_RATE", 200.0),
-            poll: Duration::from_secs_f64(var_or("BENCH_POLL_MS", 2.0) / 1000.0),
+            poll: Duration::from_secs_f64(var_or("BENCH_POLL_MS", 5.0) / 1000.0),
             ready_runs: var_or("BENCH_READY_RUNS", 5),
             diagnostics: std::env::var("BENCH_DIAG").is_ok_and(|v| v == "1"),
             only: std::env::var("BENCH_ONLY")
@@ -182,11 +182,12 @@ impl Settings {
 }
 
 impl Fleet {
+    /// The database `db` on the server of the service that owns it (`TICKETS_MONGO_PORT`, ...:
+    /// one server per service), or on `MONGO_PORT`'s.
     fn mongo_url(&self, db: &str) -> String {
-        format!(
-            "mongodb://127.0.0.1:{}/{db}?directConnection=true",
-            self.mongo_port
-        )
+        let own = std::env::var(format!("{}_MONGO_PORT", db.to_uppercase()));
+        let port = own.as_deref().unwrap_or(&self.mongo_port);
+        format!("mongodb://127.0.0.1:{port}/{db}?directConnection=true")
     }
 
     fn service(&self, name: &str) -> anyhow::Result<(String, u32)> {

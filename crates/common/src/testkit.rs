@@ -26,9 +26,14 @@ pub fn unique_name(prefix: &str) -> String {
     format!("{prefix}_{}", ObjectId::new().to_hex())
 }
 
-/// The shared MongoDB server's URL with a fresh database named after `prefix`.
+/// A fresh database named after `prefix` on the test server of the service the prefix starts
+/// with (`tickets_crash` → `TICKETS_MONGO_URL`): one server per owning service, as in
+/// Kubernetes. `MONGO_URL` serves a prefix that names no service with a server of its own.
 pub fn fresh_mongo_url(prefix: &str) -> String {
-    with_database(&server_url("MONGO_URL"), &unique_name(prefix))
+    let service = prefix.split('_').next().unwrap_or(prefix).to_uppercase();
+    let own = format!("{service}_MONGO_URL");
+    let url = std::env::var(&own).unwrap_or_else(|_| server_url("MONGO_URL"));
+    with_database(&url, &unique_name(prefix))
 }
 
 /// Replaces (or adds) the database path of a MongoDB URL.
@@ -182,19 +187,41 @@ pub fn field_errors(body: &Value) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
-/// Polls `probe` every 20 ms until it returns `Some`, or panics after `seconds`.
-pub async fn eventually<T, F, Fut>(seconds: u64, what: &str, mut probe: F) -> T
+/// How many times longer than on the machine the suite was written on the tests wait for what
+/// happens in the background: `TEST_TIME_SCALE` (default 1), so a slower machine is a setting.
+pub fn time_scale() -> f64 {
+    std::env::var("TEST_TIME_SCALE")
+        .ok()
+        .and_then(|scale| scale.parse::<f64>().ok())
+        .filter(|scale| scale.is_finite() && *scale > 0.0)
+        .unwrap_or(1.0)
+}
+
+/// `duration` stretched by [`time_scale`].
+pub fn scaled(duration: std::time::Duration) -> std::time::Duration {
+    duration.mul_f64(time_scale())
+}
+
+/// How long a test waits for something that happens in the background (an event handled, a
+/// replica updated, an expiry fired): 10 s, [`scaled`].
+pub fn patience() -> std::time::Duration {
+    scaled(std::time::Duration::from_secs(10))
+}
+
+/// Polls `probe` every 20 ms until it returns `Some`, or panics after [`patience`].
+pub async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
 {
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    let bound = patience();
+    let deadline = tokio::time::Instant::now() + bound;
     loop {
         if let Some(value) = probe().await {
             return value;
         }
         if tokio::time::Instant::now() > deadline {
-            panic!("timed out after {seconds}s waiting for {what}");
+            panic!("timed out after {bound:?} waiting for {what}");
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
@@ -284,7 +311,7 @@ pub async fn wait_for_events(
     subject: crate::events::Subject,
     count: usize,
 ) -> Vec<StoredEvent> {
-    eventually(10, &format!("{count} {subject} event(s)"), || async {
+    eventually(&format!("{count} {subject} event(s)"), || async {
         let events = stored_events(bus, subject).await;
         (events.len() >= count).then_some(events)
     })
@@ -328,13 +355,9 @@ pub async fn wait_until_handled(
         .get_stream(bus.namespace().stream(subject.stream().as_str()))
         .await
         .expect("stream exists");
-    eventually(
-        20,
-        &format!("{durable} to handle every {subject}"),
-        || async {
-            let info = stream.consumer_info(&durable).await.ok()?;
-            (info.num_pending == 0 && info.num_ack_pending == 0).then_some(())
-        },
-    )
+    eventually(&format!("{durable} to handle every {subject}"), || async {
+        let info = stream.consumer_info(&durable).await.ok()?;
+        (info.num_pending == 0 && info.num_ack_pending == 0).then_some(())
+    })
     .await
 }

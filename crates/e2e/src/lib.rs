@@ -71,7 +71,7 @@ impl Person {
     /// orders service (events take milliseconds, but they do take them).
     pub async fn buy(&self, ticket: &Value) -> Value {
         let body = json!({ "ticketId": ticket["id"], "ticketVersion": ticket["version"] });
-        eventually(10, "the order to be accepted", || async {
+        eventually("the order to be accepted", || async {
             let (status, order) = self.post("/api/orders", body.clone()).await;
             match status {
                 201 => Some(order),
@@ -85,7 +85,7 @@ impl Person {
     /// Pays, waiting for the order to reach the payments service first.
     pub async fn pay(&self, order_id: &str, token: &str) -> (u16, Value) {
         let body = json!({ "orderId": order_id, "token": token });
-        eventually(10, "the order to reach payments", || async {
+        eventually("the order to reach payments", || async {
             let (status, answer) = self.post("/api/payments", body.clone()).await;
             (status != 404).then_some((status, answer))
         })
@@ -93,7 +93,7 @@ impl Person {
     }
 
     pub async fn order_when(&self, order_id: &str, status: &str) -> Value {
-        eventually(15, &format!("order {order_id} to be {status}"), || async {
+        eventually(&format!("order {order_id} to be {status}"), || async {
             let (_, order) = self.get(&format!("/api/orders/{order_id}")).await;
             (order["status"] == status).then_some(order)
         })

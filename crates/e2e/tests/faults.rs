@@ -1048,16 +1048,9 @@ impl World {
     }
 
     async fn load_databases(&mut self, sellers: &[String]) -> Result<(), String> {
-        let url =
-            std::env::var("MONGO_URL").expect("MONGO_URL of the fleet's MongoDB (its env.sh)");
-        let mut options = mongodb::options::ClientOptions::parse(&url)
-            .await
-            .map_err(|error| error.to_string())?;
-        options.server_selection_timeout = Some(Duration::from_secs(5));
-        let client = mongodb::Client::with_options(options).map_err(|error| error.to_string())?;
-        let tickets_db = client.database("tickets");
-        let orders_db = client.database("orders");
-        let payments_db = client.database("payments");
+        let tickets_db = service_database("tickets").await?;
+        let orders_db = service_database("orders").await?;
+        let payments_db = service_database("payments").await?;
 
         for ticket in find(
             &tickets_db,
@@ -1556,4 +1549,17 @@ fn check_ticket(
         )),
         Some(_) => {}
     }
+}
+
+/// The database of `service` on its own server (`TICKETS_MONGO_URL`, ... of the infra's env.sh).
+async fn service_database(service: &str) -> Result<mongodb::Database, String> {
+    let variable = format!("{}_MONGO_URL", service.to_uppercase());
+    let url = std::env::var(&variable)
+        .unwrap_or_else(|_| panic!("{variable} of the fleet's MongoDB server (its env.sh)"));
+    let mut options = mongodb::options::ClientOptions::parse(&url)
+        .await
+        .map_err(|error| error.to_string())?;
+    options.server_selection_timeout = Some(Duration::from_secs(5));
+    let client = mongodb::Client::with_options(options).map_err(|error| error.to_string())?;
+    Ok(client.database(service))
 }

@@ -20,7 +20,7 @@ async fn sell_buy_pay() {
     let order = buyer.buy(&listed).await;
     let order_id = order["id"].as_str().unwrap();
     assert_eq!(order["status"], "created");
-    let reserved = common::testkit::eventually(10, "the ticket to show its order", || async {
+    let reserved = common::testkit::eventually("the ticket to show its order", || async {
         let shown = ticket(&api, id).await;
         (shown["orderId"] == order_id).then_some(shown)
     })
@@ -70,7 +70,7 @@ async fn an_unpaid_order_expires_and_the_ticket_is_sold_again() {
 
     sleep_past(order["expiresAt"].as_str().unwrap(), Duration::ZERO).await;
     first.order_when(order_id, "cancelled").await;
-    let freed = common::testkit::eventually(10, "the ticket to be free", || async {
+    let freed = common::testkit::eventually("the ticket to be free", || async {
         let shown = ticket(&api, &id).await;
         shown.get("orderId").is_none().then_some(shown)
     })

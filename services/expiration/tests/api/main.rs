@@ -65,7 +65,7 @@ async fn scheduled(bus: &EventBus) {
     let key = format!("{}:expiration:orders:scheduled", bus.namespace().prefix());
     let client = redis::Client::open(testkit::redis_url()).unwrap();
     let redis = client.get_multiplexed_async_connection().await.unwrap();
-    eventually(10, "the expiry to be scheduled", || {
+    eventually("the expiry to be scheduled", || {
         let key = key.clone();
         let mut redis = redis.clone();
         async move {
@@ -144,7 +144,7 @@ async fn health_endpoints_report_redis_and_nats() {
     let app = start(&bus).await;
     let client = testkit::TestClient::new(format!("http://127.0.0.1:{}", app.port));
     // Ready once its NATS connection (made in the background) is up.
-    let body = eventually(5, "readiness", || async {
+    let body = eventually("readiness", || async {
         let (status, body) = status_and_json(client.get("/readyz", None).await).await;
         (status == 200).then_some(body)
     })

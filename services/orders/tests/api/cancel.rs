@@ -55,7 +55,7 @@ async fn a_completed_order_cannot_be_cancelled() {
         })
         .await
         .unwrap();
-    eventually(10, "the order to complete", || async {
+    eventually("the order to complete", || async {
         (app.order_status(&id).await == "complete").then_some(())
     })
     .await;

@@ -67,7 +67,7 @@ impl TestApp {
     pub async fn replica_at(&self, id: &str, version: i64) -> Document {
         let id = ObjectId::parse_str(id).unwrap();
         let replicas = self.db.collection::<Document>("tickets");
-        eventually(10, &format!("replica at version {version}"), || async {
+        eventually(&format!("replica at version {version}"), || async {
             let replica = replicas.find_one(doc! { "_id": id }).await.unwrap()?;
             (replica.get_i64("version").ok() == Some(version)).then_some(replica)
         })

@@ -140,7 +140,7 @@ async fn an_expiration_cancels_a_pending_order_and_frees_its_ticket() {
         })
         .await
         .unwrap();
-    eventually(10, "the order to be cancelled", || async {
+    eventually("the order to be cancelled", || async {
         (app.order_status(&id).await == "cancelled").then_some(())
     })
     .await;
@@ -168,7 +168,7 @@ async fn an_expiration_of_a_complete_order_publishes_nothing() {
         })
         .await
         .unwrap();
-    eventually(10, "the order to complete", || async {
+    eventually("the order to complete", || async {
         (app.order_status(&id).await == "complete").then_some(())
     })
     .await;

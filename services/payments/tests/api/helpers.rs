@@ -69,7 +69,7 @@ impl TestApp {
     pub async fn replica_where(&self, id: &str, test: impl Fn(&Document) -> bool) -> Document {
         let id = ObjectId::parse_str(id).unwrap();
         let replicas = self.db.collection::<Document>("orders");
-        eventually(10, "the order replica", || async {
+        eventually("the order replica", || async {
             replicas
                 .find_one(doc! { "_id": id })
                 .await

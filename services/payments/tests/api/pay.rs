@@ -165,7 +165,7 @@ async fn a_paid_order_cancelled_afterwards_is_refunded_once() {
     };
     app.bus.publish(&cancelled).await.unwrap();
     let payments = app.db.collection::<Document>("payments");
-    let refunded = testkit::eventually(10, "the refund", || async {
+    let refunded = testkit::eventually("the refund", || async {
         let payment = payments
             .find_one(doc! { "orderId": &order })
             .await

@@ -145,7 +145,7 @@ async fn a_valid_ticket_is_stored_and_announced() {
         Some(format!("ticket.created:{}", id.to_hex()).as_str())
     );
     // Published, the event leaves the document's outbox.
-    testkit::eventually(5, "the outbox to empty", || async {
+    testkit::eventually("the outbox to empty", || async {
         let stored = app
             .db
             .collection::<Document>("tickets")

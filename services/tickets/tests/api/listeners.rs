@@ -32,7 +32,7 @@ fn cancellation(ticket: &Value, order_id: &str) -> OrderCancelled {
 }
 
 async fn wait_for_version(app: &TestApp, id: &str, version: i64) -> Value {
-    eventually(10, &format!("ticket version {version}"), || async {
+    eventually(&format!("ticket version {version}"), || async {
         let ticket = app.ticket(id).await;
         (ticket["version"] == version).then_some(ticket)
     })
