@@ -228,6 +228,14 @@ run_e2e() {
   ensure_browser
   run_tests -p e2e -p client --ignored-only --skip=under_faults
 }
+# The fault tests drive the fleet run_e2e started (each step runs in a shell of its own, so
+# the fleet's env.sh is read again here).
+run_faults() {
+  # shellcheck source=/dev/null
+  source target/fleet/env.sh
+  export GATEWAY_URL
+  run_tests -p e2e --ignored-only --only=under_faults
+}
 if [[ ${SKIP_E2E:-} != 1 ]]; then
   step "end-to-end: the running fleet through its gateway"
   bounded "end-to-end tests" run_e2e || failed+=("end-to-end tests")
@@ -235,7 +243,7 @@ if [[ ${SKIP_E2E:-} != 1 ]]; then
   # Alone, last: it kills the services and restarts the servers the other tests share.
   if [[ -f target/fleet/env.sh ]]; then
     step "end-to-end: faults (services killed, servers restarted) under a purchase workload"
-    bounded "fault tests" run_tests -p e2e --ignored-only --only=under_faults || failed+=("fault tests")
+    bounded "fault tests" run_faults || failed+=("fault tests")
     stop_if_stalled
   fi
   # Stops the fleet's services and gateway, and with them the shared servers.

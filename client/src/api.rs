@@ -150,7 +150,8 @@ impl OrderStatus {
     /// What a buyer reads.
     pub fn label(self) -> &'static str {
         match self {
-            OrderStatus::Created | OrderStatus::AwaitingPayment => "Awaiting payment",
+            OrderStatus::Created => "Reserving",
+            OrderStatus::AwaitingPayment => "Awaiting payment",
             OrderStatus::Cancelled => "Cancelled",
             OrderStatus::Complete => "Complete",
         }
@@ -177,6 +178,9 @@ pub struct Order {
     pub status: OrderStatus,
     pub expires_at: DateTime<Utc>,
     pub ticket: OrderTicket,
+    /// Why a cancelled order was cancelled (`ticket changed`, `expired`, ...).
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

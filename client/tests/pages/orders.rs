@@ -22,13 +22,13 @@ async fn my_orders_lists_each_order_with_its_status() {
     app.api.sign_in_buyer().answer(
         "GET /api/orders",
         200,
-        json!([order("created", 10), paid, cancelled]),
+        json!([order("awaiting:payment", 10), paid, cancelled]),
     );
     let (status, html) = app.page("/orders", Some(BUYER_COOKIE)).await;
     assert_eq!(status, 200);
     assert!(html.contains("<h1>My orders</h1>"));
     assert!(html.contains(&format!("<a href=\"/orders/{ORDER_ID}\">Concert</a>")));
-    assert!(html.contains("data-status=\"created\">Awaiting payment</span>"));
+    assert!(html.contains("data-status=\"awaiting:payment\">Awaiting payment</span>"));
     assert!(html.contains("data-status=\"complete\">Complete</span>"));
     assert!(html.contains("data-status=\"cancelled\">Cancelled</span>"));
     assert!(html.contains("$20.00"));
@@ -222,4 +222,17 @@ async fn someone_elses_order_is_not_shown() {
     let (status, html) = app.page(&order_path(), Some(BUYER_COOKIE)).await;
     assert_eq!(status, 401);
     assert!(!html.contains("Concert"));
+}
+
+#[tokio::test]
+async fn an_order_refused_because_the_ticket_changed_says_so() {
+    let app = spawn_app().await;
+    let mut refused = order("cancelled", 10);
+    refused["reason"] = json!("ticket changed");
+    app.api.sign_in_buyer().answer(&api_order(), 200, refused);
+    let (status, html) = app.page(&order_path(), Some(BUYER_COOKIE)).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("data-status=\"cancelled\">Cancelled</span>"));
+    assert!(html.contains("the seller changed the ticket before your reservation went through"));
+    assert!(!html.contains("data-payment"));
 }

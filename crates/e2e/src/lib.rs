@@ -82,13 +82,27 @@ impl Person {
         .await
     }
 
-    /// Pays, waiting for the order to reach the payments service first.
+    /// Pays, waiting for the order to reach the payments service and its reservation to be
+    /// confirmed first (404 and 409 until then).
     pub async fn pay(&self, order_id: &str, token: &str) -> (u16, Value) {
         let body = json!({ "orderId": order_id, "token": token });
-        eventually("the order to reach payments", || async {
+        eventually("the order to reach payments, confirmed", || async {
             let (status, answer) = self.post("/api/payments", body.clone()).await;
-            (status != 404).then_some((status, answer))
+            (status != 404 && status != 409).then_some((status, answer))
         })
+        .await
+    }
+
+    /// The order once the tickets service has decided its reservation: `awaiting:payment`
+    /// (confirmed) or `cancelled` (refused), or whatever it moved on to since.
+    pub async fn order_decided(&self, order_id: &str) -> Value {
+        eventually(
+            &format!("the reservation of order {order_id} to be decided"),
+            || async {
+                let (_, order) = self.get(&format!("/api/orders/{order_id}")).await;
+                (order["status"] != "created").then_some(order)
+            },
+        )
         .await
     }
 
@@ -107,6 +121,18 @@ pub async fn ticket(api: &TestClient, id: &str) -> Value {
         status_and_json(api.get(&format!("/api/tickets/{id}"), None).await).await;
     assert_eq!(status, 200, "{ticket}");
     ticket
+}
+
+/// The successful charges the Stripe mock holds for an order that were not refunded.
+pub async fn kept_charges_for(order_id: &str) -> Vec<Value> {
+    charges_for(order_id)
+        .await
+        .into_iter()
+        .filter(|charge| {
+            charge["refunded"] != true
+                && charge["amount_refunded"].as_i64() != charge["amount"].as_i64()
+        })
+        .collect()
 }
 
 /// The successful charges the Stripe mock holds for an order.

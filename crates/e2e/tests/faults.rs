@@ -698,7 +698,8 @@ impl Shop {
             .await;
         let (_, orders) = called.answer?;
         orders.as_array()?.iter().rev().find_map(|order| {
-            (order["ticket"]["id"] == ticket_id && order["status"] == "created")
+            (order["ticket"]["id"] == ticket_id
+                && (order["status"] == "created" || order["status"] == "awaiting:payment"))
                 .then(|| order.clone())
         })
     }
@@ -766,8 +767,9 @@ impl Shop {
                     self.set_payment(order_id, Payment::Paid { acknowledged: true });
                     return;
                 }
-                // Not replicated to payments yet.
-                Some((404, _)) => sleep(Duration::from_millis(50)).await,
+                // Not replicated to payments yet, or its reservation not confirmed yet (the tickets
+                // service down, say).
+                Some((404 | 409, _)) => sleep(Duration::from_millis(50)).await,
                 Some((400, answer)) => {
                     let said = message(&answer);
                     match said.as_str() {
@@ -1452,11 +1454,8 @@ fn check_order(
             } else {
                 version
             };
-            let expected_status = match status {
-                "cancelled" => "cancelled",
-                "complete" => "complete",
-                _ => "created",
-            };
+            // Pending orders: `created`, or `awaiting:payment` once confirmed (order.confirmed).
+            let expected_status = status;
             let got = (int(replica, "version"), text(replica, "status"));
             if got != (Some(expected_version), Some(expected_status)) {
                 problems.push(format!(

@@ -1,5 +1,5 @@
-//! The six events of the contract (section 5): subjects and payloads, shared by the services
-//! that publish them and the services that consume them.
+//! The events of the contract: subjects and payloads, shared by the services that publish them
+//! and the services that consume them.
 
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
@@ -10,17 +10,21 @@ use serde::{Deserialize, Serialize};
 pub enum Subject {
     TicketCreated,
     TicketUpdated,
+    TicketReservationRefused,
     OrderCreated,
+    OrderConfirmed,
     OrderCancelled,
     ExpirationComplete,
     PaymentCreated,
 }
 
 impl Subject {
-    pub const ALL: [Subject; 6] = [
+    pub const ALL: [Subject; 8] = [
         Subject::TicketCreated,
         Subject::TicketUpdated,
+        Subject::TicketReservationRefused,
         Subject::OrderCreated,
+        Subject::OrderConfirmed,
         Subject::OrderCancelled,
         Subject::ExpirationComplete,
         Subject::PaymentCreated,
@@ -31,7 +35,9 @@ impl Subject {
         match self {
             Subject::TicketCreated => "ticket.created",
             Subject::TicketUpdated => "ticket.updated",
+            Subject::TicketReservationRefused => "ticket.reservation-refused",
             Subject::OrderCreated => "order.created",
+            Subject::OrderConfirmed => "order.confirmed",
             Subject::OrderCancelled => "order.cancelled",
             Subject::ExpirationComplete => "expiration.complete",
             Subject::PaymentCreated => "payment.created",
@@ -46,7 +52,9 @@ impl Subject {
 
     pub fn stream(self) -> StreamName {
         match self {
-            Subject::TicketCreated | Subject::TicketUpdated => StreamName::Tickets,
+            Subject::TicketCreated | Subject::TicketUpdated | Subject::TicketReservationRefused => {
+                StreamName::Tickets
+            }
             _ => StreamName::Orders,
         }
     }
@@ -88,9 +96,14 @@ impl StreamName {
 pub trait Event: Serialize + DeserializeOwned + Send + Sync + 'static {
     const SUBJECT: Subject;
     fn message_id(&self) -> String;
+    /// The aggregate the event is about (a ticket's or an order's id): a listener handles the
+    /// events of one key in stream order, and events of different keys side by side.
+    fn key(&self) -> &str;
 }
 
-/// The status of an order, as the API and the events spell it.
+/// The status of an order, as the API and the events spell it: `created` until the tickets
+/// service confirms the reservation (`awaiting:payment`) or refuses it (`cancelled`, reason
+/// `ticket changed`); then `complete` once paid, or `cancelled` by the buyer or its expiry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OrderStatus {
     #[serde(rename = "created")]
@@ -104,7 +117,8 @@ pub enum OrderStatus {
 }
 
 impl OrderStatus {
-    /// Whether the order still holds its ticket and may be cancelled by its expiration.
+    /// Whether the order still holds (or waits for) its ticket and may be cancelled by its
+    /// expiration.
     pub fn is_pending(self) -> bool {
         matches!(self, OrderStatus::Created | OrderStatus::AwaitingPayment)
     }
@@ -134,6 +148,9 @@ impl Event for TicketCreated {
     fn message_id(&self) -> String {
         format!("ticket.created:{}", self.id)
     }
+    fn key(&self) -> &str {
+        &self.id
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -153,12 +170,45 @@ impl Event for TicketUpdated {
     fn message_id(&self) -> String {
         format!("ticket.updated:{}:{}", self.id, self.version)
     }
+    fn key(&self) -> &str {
+        &self.id
+    }
+}
+
+/// Why the tickets service refused a reservation: the seller changed the ticket after the
+/// version the order was priced at.
+pub const TICKET_CHANGED: &str = "ticket changed";
+
+/// The tickets service refused an order's reservation (the ticket changed since the version the
+/// order was priced at); the orders service cancels that order with `reason`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TicketReservationRefused {
+    /// The ticket.
+    pub id: String,
+    /// The ticket's version when it refused.
+    pub version: i64,
+    pub order_id: String,
+    pub reason: String,
+}
+
+impl Event for TicketReservationRefused {
+    const SUBJECT: Subject = Subject::TicketReservationRefused;
+    fn message_id(&self) -> String {
+        format!("ticket.reservation-refused:{}", self.order_id)
+    }
+    fn key(&self) -> &str {
+        &self.order_id
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OrderTicket {
     pub id: String,
     pub price: f64,
+    /// The ticket version the order was priced at: the tickets service reserves only if the
+    /// seller has not changed the ticket since.
+    pub version: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -176,6 +226,27 @@ impl Event for OrderCreated {
     const SUBJECT: Subject = Subject::OrderCreated;
     fn message_id(&self) -> String {
         format!("order.created:{}", self.id)
+    }
+    fn key(&self) -> &str {
+        &self.id
+    }
+}
+
+/// The tickets service confirmed the order's reservation: the order awaits payment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderConfirmed {
+    pub id: String,
+    pub version: i64,
+    pub ticket: TicketRef,
+}
+
+impl Event for OrderConfirmed {
+    const SUBJECT: Subject = Subject::OrderConfirmed;
+    fn message_id(&self) -> String {
+        format!("order.confirmed:{}", self.id)
+    }
+    fn key(&self) -> &str {
+        &self.id
     }
 }
 
@@ -196,6 +267,9 @@ impl Event for OrderCancelled {
     fn message_id(&self) -> String {
         format!("order.cancelled:{}:{}", self.id, self.version)
     }
+    fn key(&self) -> &str {
+        &self.id
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -208,6 +282,9 @@ impl Event for ExpirationComplete {
     const SUBJECT: Subject = Subject::ExpirationComplete;
     fn message_id(&self) -> String {
         format!("expiration.complete:{}", self.order_id)
+    }
+    fn key(&self) -> &str {
+        &self.order_id
     }
 }
 
@@ -223,6 +300,9 @@ impl Event for PaymentCreated {
     const SUBJECT: Subject = Subject::PaymentCreated;
     fn message_id(&self) -> String {
         format!("payment.created:{}", self.id)
+    }
+    fn key(&self) -> &str {
+        &self.order_id
     }
 }
 
@@ -241,6 +321,7 @@ mod tests {
             ticket: OrderTicket {
                 id: "t".into(),
                 price: 19.99,
+                version: 3,
             },
         };
         let json = serde_json::to_value(&event).unwrap();
@@ -248,7 +329,8 @@ mod tests {
             json,
             serde_json::json!({
                 "id": "o", "version": 0, "status": "created", "userId": "u",
-                "expiresAt": "1970-01-01T00:00:00Z", "ticket": { "id": "t", "price": 19.99 }
+                "expiresAt": "1970-01-01T00:00:00Z",
+                "ticket": { "id": "t", "price": 19.99, "version": 3 }
             })
         );
         let updated = TicketUpdated {

@@ -1,12 +1,16 @@
 //! Durable pull consumers with explicit acknowledgement, bounded retries and a dead-letter stream.
 //!
-//! One consumer per service and subject (`orders-ticket-updated`). Messages are handled one at
-//! a time, in stream order, so versioned replicas see events in the order they were stored; a
-//! handler that asks to retry later gets a delayed redelivery with back-off. After
+//! One consumer per service and subject (`orders-ticket-updated`). Messages are handled in
+//! [`LANES`] lanes side by side, each event in the lane of its key (the ticket or order it is
+//! about), so the events of one aggregate are handled one at a time in stream order — versioned
+//! replicas see them in the order they were stored — while a backlog of many aggregates drains
+//! in parallel. A handler that asks to retry later gets a delayed redelivery with back-off. After
 //! [`MAX_DELIVERIES`] failed deliveries the message is copied to the dead-letter stream, logged
 //! with its subject, id and last error, and terminated: visible, never silently dropped.
 
 use std::future::Future;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::HeaderMap;
@@ -23,6 +27,20 @@ use super::contracts::Event;
 
 /// How many times a message is delivered before it is set aside.
 pub const MAX_DELIVERIES: i64 = 12;
+
+/// How many messages of one consumer are handled at once (each aggregate's in order).
+pub const LANES: usize = 16;
+
+/// Messages queued per lane: with the one in hand, what JetStream lets the consumer hold
+/// unacknowledged is sized to match (`max_ack_pending`).
+const LANE_DEPTH: usize = 8;
+
+/// The lane of an event's key.
+fn lane_of(key: &str) -> usize {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    key.hash(&mut hasher);
+    (hasher.finish() % LANES as u64) as usize
+}
 
 /// How far [`EventBus::unhandled`] looks into a consumer's backlog.
 pub const UNHANDLED_SCAN_LIMIT: usize = 1000;
@@ -111,6 +129,7 @@ impl EventBus {
     {
         let bus = self.clone();
         let durable = durable_name(service, E::SUBJECT.as_str());
+        let handler = Arc::new(handler);
         tokio::spawn(async move {
             let mut attempt = 0;
             while !shutdown.is_cancelled() {
@@ -133,13 +152,13 @@ impl EventBus {
     async fn consume<E, H, Fut>(
         &self,
         durable: &str,
-        handler: &H,
+        handler: &Arc<H>,
         shutdown: &CancellationToken,
     ) -> anyhow::Result<()>
     where
         E: Event,
-        H: Fn(E) -> Fut,
-        Fut: Future<Output = HandlerResult>,
+        H: Fn(E) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = HandlerResult> + Send,
     {
         let stream_name = self.namespace().stream(E::SUBJECT.stream().as_str());
         let stream = match self.jetstream().get_stream(&stream_name).await {
@@ -158,6 +177,7 @@ impl EventBus {
                     ack_policy: AckPolicy::Explicit,
                     deliver_policy: DeliverPolicy::All,
                     ack_wait: Duration::from_secs(30),
+                    max_ack_pending: (LANES * (LANE_DEPTH + 1)) as i64,
                     ..Default::default()
                 },
             )
@@ -168,27 +188,59 @@ impl EventBus {
             .expires(Duration::from_secs(30))
             .messages()
             .await?;
-        loop {
+        let mut lanes = Vec::with_capacity(LANES);
+        let mut queues = Vec::with_capacity(LANES);
+        for _ in 0..LANES {
+            let (queue, mut queued) =
+                tokio::sync::mpsc::channel::<(Message, Result<E, String>)>(LANE_DEPTH);
+            let (bus, durable, handler) = (self.clone(), durable.to_owned(), handler.clone());
+            lanes.push(tokio::spawn(async move {
+                while let Some((message, event)) = queued.recv().await {
+                    bus.handle(&durable, &*handler, message, event).await;
+                }
+            }));
+            queues.push(queue);
+        }
+        let outcome = loop {
             let next = tokio::select! {
-                _ = shutdown.cancelled() => return Ok(()),
+                _ = shutdown.cancelled() => break Ok(()),
                 next = messages.next() => next,
             };
             match next {
-                Some(Ok(message)) => self.handle::<E, _, _>(durable, handler, message).await,
-                Some(Err(error)) => return Err(error.into()),
-                None => return Ok(()),
+                Some(Ok(message)) => {
+                    // A payload that does not parse has no key; it is rejected in lane 0.
+                    let event = serde_json::from_slice::<E>(&message.payload)
+                        .map_err(|error| error.to_string());
+                    let lane = event.as_ref().map_or(0, |event| lane_of(event.key()));
+                    if queues[lane].send((message, event)).await.is_err() {
+                        break Ok(());
+                    }
+                }
+                Some(Err(error)) => break Err(error.into()),
+                None => break Ok(()),
             }
+        };
+        // The lanes finish what they hold and what is queued for them.
+        drop(queues);
+        for lane in lanes {
+            let _ = lane.await;
         }
+        outcome
     }
 
-    async fn handle<E, H, Fut>(&self, durable: &str, handler: &H, message: Message)
-    where
+    async fn handle<E, H, Fut>(
+        &self,
+        durable: &str,
+        handler: &H,
+        message: Message,
+        event: Result<E, String>,
+    ) where
         E: Event,
         H: Fn(E) -> Fut,
         Fut: Future<Output = HandlerResult>,
     {
         let delivered = message.info().map(|info| info.delivered).unwrap_or(1);
-        let outcome = match serde_json::from_slice::<E>(&message.payload) {
+        let outcome = match event {
             Ok(event) => handler(event).await,
             Err(error) => Err(HandlerError::reject(format!("malformed payload: {error}"))),
         };

@@ -56,6 +56,7 @@ fn order_expiring_at(expires_at: DateTime<Utc>) -> OrderCreated {
         ticket: OrderTicket {
             id: ObjectId::new().to_hex(),
             price: 10.0,
+            version: 0,
         },
     }
 }

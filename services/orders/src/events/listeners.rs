@@ -1,7 +1,8 @@
 //! What the orders service does with other services' events.
 
 use common::events::{
-    EventBus, ExpirationComplete, HandlerError, PaymentCreated, TicketCreated, TicketUpdated,
+    EventBus, ExpirationComplete, HandlerError, PaymentCreated, TicketCreated,
+    TicketReservationRefused, TicketUpdated,
 };
 use common::tasks::BackgroundTasks;
 
@@ -25,8 +26,23 @@ pub fn spawn(
     ));
     background.add(bus.listen_with(
         SERVICE,
-        tickets.clone(),
-        |replica, event: TicketUpdated| async move { replica.updated(&event).await },
+        (tickets.clone(), orders.clone()),
+        |(replica, orders), event: TicketUpdated| async move {
+            replica.updated(&event).await?;
+            // Held for an order: the tickets service confirmed that order's reservation. Also
+            // on a redelivery (the replica already had it): the confirmation may not have been
+            // written before a crash.
+            match &event.order_id {
+                Some(order_id) => orders.confirm(order_id).await,
+                None => Ok(()),
+            }
+        },
+        token.clone(),
+    ));
+    background.add(bus.listen_with(
+        SERVICE,
+        orders.clone(),
+        |orders, event: TicketReservationRefused| async move { orders.refused(&event).await },
         token.clone(),
     ));
     background.add(bus.listen_with(

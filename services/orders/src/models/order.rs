@@ -6,8 +6,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use common::bson::{self, doc, oid::ObjectId};
 use common::events::outbox::{outbox_of, with_event};
 use common::events::{
-    HandlerError, HandlerResult, OrderCancelled, OrderCreated, OrderStatus, OrderTicket, Outbox,
-    PendingEvent, TicketRef, update_if_current,
+    HandlerError, HandlerResult, OrderCancelled, OrderConfirmed, OrderCreated, OrderStatus,
+    OrderTicket, Outbox, PendingEvent, TICKET_CHANGED, TicketRef, TicketReservationRefused,
+    update_if_current,
 };
 use common::input::parse_object_id;
 use common::money::Price;
@@ -23,6 +24,10 @@ use super::ticket::TicketReplica;
 const TICKET_ID_REQUIRED: &str = "TicketId must be provided";
 const TICKET_VERSION_INVALID: &str = "TicketVersion must be a non-negative integer";
 const WRITE_ATTEMPTS: usize = 5;
+
+/// Why an order was cancelled, as the API shows it (`reason`).
+pub const CANCELLED_BY_BUYER: &str = "cancelled by the buyer";
+pub const EXPIRED: &str = "expired";
 
 /// What a buyer sends to reserve a ticket.
 #[derive(Debug, Clone)]
@@ -83,6 +88,10 @@ pub struct Order {
     /// reservation atomic: of concurrent orders for one ticket, one insert wins.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active_ticket: Option<String>,
+    /// Why the order was cancelled: by the buyer, expired, or `ticket changed` (the tickets
+    /// service refused the reservation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub outbox: Vec<PendingEvent>,
 }
@@ -93,7 +102,7 @@ impl Order {
     }
 
     pub fn view(&self) -> Value {
-        json!({
+        let mut view = json!({
             "id": self.id.to_hex(),
             "userId": self.user_id,
             "status": self.status,
@@ -105,7 +114,11 @@ impl Order {
                 "price": Price::from_cents(self.ticket.price_cents).amount(),
                 "version": self.ticket.version,
             },
-        })
+        });
+        if let Some(reason) = &self.reason {
+            view["reason"] = json!(reason);
+        }
+        view
     }
 
     fn created_event(&self) -> OrderCreated {
@@ -118,6 +131,7 @@ impl Order {
             ticket: OrderTicket {
                 id: self.ticket.id.clone(),
                 price: Price::from_cents(self.ticket.price_cents).amount(),
+                version: self.ticket.version,
             },
         }
     }
@@ -189,6 +203,7 @@ impl Orders {
                 version: ticket.version,
             },
             active_ticket: Some(ticket.id.to_hex()),
+            reason: None,
             outbox: Vec::new(),
         };
         order.outbox = outbox_of(&order.created_event());
@@ -231,9 +246,9 @@ impl Orders {
         Ok(order)
     }
 
-    /// Cancels a pending order and frees its ticket; a cancelled one stays as it is (nothing
-    /// published); a completed one is refused.
-    pub async fn cancel(&self, mut order: Order) -> ApiResult<()> {
+    /// Cancels a pending order for `reason` and frees its ticket; a cancelled one stays as it is
+    /// (nothing published); a completed one is refused.
+    pub async fn cancel(&self, mut order: Order, reason: &str) -> ApiResult<()> {
         for _ in 0..WRITE_ATTEMPTS {
             match order.status {
                 OrderStatus::Complete => {
@@ -249,7 +264,10 @@ impl Orders {
                     id: order.ticket.id.clone(),
                 },
             };
-            let update = doc! { "$set": { "status": OrderStatus::Cancelled.as_str() }, "$unset": { "activeTicket": "" } };
+            let update = doc! {
+                "$set": { "status": OrderStatus::Cancelled.as_str(), "reason": reason },
+                "$unset": { "activeTicket": "" },
+            };
             if update_if_current(
                 &self.collection,
                 doc! { "_id": order.id },
@@ -287,7 +305,66 @@ impl Orders {
                 "a payment for the order is waiting to be handled",
             ));
         }
-        self.cancel(order).await.map_err(HandlerError::from)
+        self.cancel(order, EXPIRED)
+            .await
+            .map_err(HandlerError::from)
+    }
+
+    /// `ticket.updated` holding the ticket for `order_id`: the tickets service confirmed the
+    /// reservation, so the order awaits payment (and says so with `order.confirmed`). An order
+    /// that is no longer `created` stays as it is.
+    pub async fn confirm(&self, order_id: &str) -> HandlerResult {
+        let id = object_id(order_id)?;
+        for _ in 0..WRITE_ATTEMPTS {
+            let Some(order) = self.find(id).await? else {
+                // Tickets holds for an order only once it read its `order.created`, which the
+                // orders service wrote: this is another fleet's order, on a shared NATS.
+                tracing::warn!(order = order_id, "confirmation of an unknown order ignored");
+                return Ok(());
+            };
+            if order.status != OrderStatus::Created {
+                return Ok(());
+            }
+            let event = OrderConfirmed {
+                id: order_id.to_owned(),
+                version: order.version + 1,
+                ticket: TicketRef {
+                    id: order.ticket.id.clone(),
+                },
+            };
+            let update = doc! { "$set": { "status": OrderStatus::AwaitingPayment.as_str() } };
+            if update_if_current(
+                &self.collection,
+                doc! { "_id": id, "status": OrderStatus::Created.as_str() },
+                order.version,
+                with_event(update, &event),
+            )
+            .await?
+            .is_some()
+            {
+                self.outbox.wake();
+                return Ok(());
+            }
+        }
+        Err(HandlerError::retry("order kept changing"))
+    }
+
+    /// `ticket.reservation-refused`: the seller changed the ticket after the version the order
+    /// was priced at, so the order is cancelled with that reason (before any payment is kept:
+    /// payments refunds one that raced this).
+    pub async fn refused(&self, refusal: &TicketReservationRefused) -> HandlerResult {
+        let Some(order) = self.find(object_id(&refusal.order_id)?).await? else {
+            tracing::warn!(order = %refusal.order_id, "refusal of an unknown order ignored");
+            return Ok(());
+        };
+        if !order.status.is_pending() {
+            return Ok(());
+        }
+        let reason = match refusal.reason.as_str() {
+            "" => TICKET_CHANGED,
+            reason => reason,
+        };
+        self.cancel(order, reason).await.map_err(HandlerError::from)
     }
 
     /// `payment.created`: the order is paid.

@@ -2,7 +2,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use common::{ApiResult, IdPath, RequireUser};
 
-use crate::models::order::Orders;
+use crate::models::order::{CANCELLED_BY_BUYER, Orders};
 
 /// `DELETE /api/orders/:id`: the buyer gives the ticket up.
 pub async fn cancel(
@@ -11,6 +11,6 @@ pub async fn cancel(
     IdPath(id): IdPath,
 ) -> ApiResult<StatusCode> {
     let order = orders.owned_by(id, &user.id).await?;
-    orders.cancel(order).await?;
+    orders.cancel(order, CANCELLED_BY_BUYER).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -65,7 +65,10 @@ async fn an_order_reserves_the_ticket_and_is_announced() {
     assert_eq!(event["id"], order["id"]);
     assert_eq!(event["version"], 0);
     assert_eq!(event["status"], "created");
-    assert_eq!(event["ticket"], json!({ "id": ticket_id, "price": 19.99 }));
+    assert_eq!(
+        event["ticket"],
+        json!({ "id": ticket_id, "price": 19.99, "version": 0 })
+    );
     let event_expiry: DateTime<Utc> = event["expiresAt"].as_str().unwrap().parse().unwrap();
     assert_eq!(event_expiry, expires);
 

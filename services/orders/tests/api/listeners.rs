@@ -2,8 +2,8 @@ use std::time::Duration;
 
 use common::bson::{Document, doc, oid::ObjectId};
 use common::events::{
-    Applied, ExpirationComplete, PaymentCreated, Subject, TicketCreated, TicketUpdated,
-    apply_in_order,
+    Applied, ExpirationComplete, PaymentCreated, Subject, TICKET_CHANGED, TicketCreated,
+    TicketReservationRefused, TicketUpdated, apply_in_order,
 };
 use common::testkit::{self, eventually, stored_events, wait_for_events};
 
@@ -238,4 +238,80 @@ async fn payments_stored_before_their_expirations_win_when_both_wait_for_the_ser
         cancelled.is_empty(),
         "paid in time, yet cancelled: {cancelled:?}"
     );
+}
+
+/// The tickets service holding `ticket` (replica at `version - 1`) for `order`.
+fn held_for(ticket: &str, version: i64, order: &str) -> TicketUpdated {
+    TicketUpdated {
+        order_id: Some(order.to_owned()),
+        ..update(ticket, version, &format!("ticket {ticket}"))
+    }
+}
+
+#[tokio::test]
+async fn a_reservation_confirmed_by_tickets_makes_the_order_await_payment() {
+    let app = spawn_app().await;
+    let ticket = app.replicated_ticket(10.0).await;
+    let (_, cookie) = testkit::signed_in();
+    let (status, order) = app.order(&ticket, &cookie).await;
+    assert_eq!((status, order["status"].as_str()), (201, Some("created")));
+    let id = order["id"].as_str().unwrap().to_owned();
+
+    app.bus.publish(&held_for(&ticket, 1, &id)).await.unwrap();
+    let confirmed = wait_for_events(&app.bus, Subject::OrderConfirmed, 1).await;
+    assert_eq!(confirmed[0].payload["id"], id.as_str());
+    assert_eq!(confirmed[0].payload["version"], 1);
+    assert_eq!(app.order_status(&id).await, "awaiting:payment");
+    let (_, shown) = testkit::status_and_json(
+        app.api
+            .get(&format!("/api/orders/{id}"), Some(&cookie))
+            .await,
+    )
+    .await;
+    assert_eq!(shown["status"], "awaiting:payment");
+    assert_eq!(shown["version"], 1);
+
+    // A redelivery confirms nothing twice.
+    app.bus.publish(&held_for(&ticket, 1, &id)).await.unwrap();
+    testkit::wait_until_handled(&app.bus, "orders", Subject::TicketUpdated).await;
+    assert_eq!(
+        stored_events(&app.bus, Subject::OrderConfirmed).await.len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_refused_reservation_cancels_the_order_with_its_reason() {
+    let app = spawn_app().await;
+    let ticket = app.replicated_ticket(10.0).await;
+    let (_, cookie) = testkit::signed_in();
+    let (_, order) = app.order(&ticket, &cookie).await;
+    let id = order["id"].as_str().unwrap().to_owned();
+
+    let refusal = TicketReservationRefused {
+        id: ticket.clone(),
+        version: 1,
+        order_id: id.clone(),
+        reason: TICKET_CHANGED.to_owned(),
+    };
+    app.bus.publish(&refusal).await.unwrap();
+    let cancelled = wait_for_events(&app.bus, Subject::OrderCancelled, 1).await;
+    assert_eq!(cancelled[0].payload["id"], id.as_str());
+    let (_, shown) = testkit::status_and_json(
+        app.api
+            .get(&format!("/api/orders/{id}"), Some(&cookie))
+            .await,
+    )
+    .await;
+    assert_eq!(shown["status"], "cancelled");
+    assert_eq!(shown["reason"], "ticket changed");
+
+    // Redelivered: nothing more; and the ticket can be ordered again.
+    app.bus.publish(&refusal).await.unwrap();
+    testkit::wait_until_handled(&app.bus, "orders", Subject::TicketReservationRefused).await;
+    assert_eq!(
+        stored_events(&app.bus, Subject::OrderCancelled).await.len(),
+        1
+    );
+    assert_eq!(app.order(&ticket, &cookie).await.0, 201);
 }

@@ -1,6 +1,6 @@
 //! What the payments service does with other services' events.
 
-use common::events::{EventBus, OrderCancelled, OrderCreated};
+use common::events::{EventBus, OrderCancelled, OrderConfirmed, OrderCreated};
 use common::tasks::BackgroundTasks;
 
 use crate::models::order::OrderReplica;
@@ -19,6 +19,12 @@ pub fn spawn(
         SERVICE,
         orders.clone(),
         |replica, event: OrderCreated| async move { replica.created(&event).await },
+        token.clone(),
+    ));
+    background.add(bus.listen_with(
+        SERVICE,
+        orders.clone(),
+        |replica, event: OrderConfirmed| async move { replica.confirmed(&event).await },
         token.clone(),
     ));
     background.add(bus.listen_with(

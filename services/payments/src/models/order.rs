@@ -6,7 +6,8 @@ use std::time::Duration;
 use chrono::Utc;
 use common::bson::{self, doc, oid::ObjectId};
 use common::events::{
-    HandlerError, HandlerResult, OrderCancelled, OrderCreated, OrderStatus, apply_in_order,
+    HandlerError, HandlerResult, OrderCancelled, OrderConfirmed, OrderCreated, OrderStatus,
+    apply_in_order,
 };
 use common::money::Price;
 use common::mongo::CollectionSchema;
@@ -76,9 +77,9 @@ impl OrderReplica {
         self.collection.find_one(doc! { "_id": id }).await
     }
 
-    /// Takes the order, as it was read, for a payment with `token`: only if it is still payable
-    /// and its claim is still the one read (none, or a stale one). `false` when someone else got
-    /// there first.
+    /// Takes the order, as it was read, for a payment with `token`: only if its reservation is
+    /// confirmed and it is still payable, and its claim is still the one read (none, or a stale
+    /// one). `false` when someone else got there first.
     pub async fn claim(&self, order: &Order, token: &str) -> mongodb::error::Result<bool> {
         let now = Utc::now();
         let claim = Claim {
@@ -87,7 +88,7 @@ impl OrderReplica {
         };
         let mut filter = doc! {
             "_id": order.id,
-            "status": { "$in": [OrderStatus::Created.as_str(), OrderStatus::AwaitingPayment.as_str()] },
+            "status": OrderStatus::AwaitingPayment.as_str(),
         };
         match &order.claim {
             None => filter.insert("claim", doc! { "$exists": false }),
@@ -159,6 +160,15 @@ impl OrderReplica {
             .upsert(true)
             .await?;
         Ok(())
+    }
+
+    /// `order.confirmed`: the reservation is confirmed, the order may be paid; in version order.
+    pub async fn confirmed(&self, event: &OrderConfirmed) -> HandlerResult {
+        let id = object_id(&event.id)?;
+        let fields = doc! { "status": OrderStatus::AwaitingPayment.as_str() };
+        apply_in_order(&self.collection, id, event.version, fields)
+            .await?
+            .outcome(event.version)
     }
 
     /// `order.cancelled`: applied in version order.

@@ -15,6 +15,10 @@ use super::order::{Order, OrderReplica};
 use crate::stripe::{ChargeOutcome, Payments as Stripe};
 
 const ORDER_ID_REQUIRED: &str = "orderId is required";
+const NOT_CONFIRMED: &str = "The reservation is not confirmed yet; try again in a moment";
+/// How long a payment waits for the order's reservation to be confirmed.
+const CONFIRMATION_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+const CONFIRMATION_POLL: std::time::Duration = std::time::Duration::from_millis(20);
 const TOKEN_REQUIRED: &str = "token is required";
 /// Card tokens are short; the bound keeps the idempotency key within Stripe's 255 characters.
 const MAX_TOKEN_CHARS: usize = 200;
@@ -112,6 +116,7 @@ impl Checkout {
             return Err(ApiError::NotAuthorized);
         }
         self.refuse_unpayable(&order).await?;
+        let order = self.confirmed(order).await?;
         if !self.orders.claim(&order, &request.token).await? {
             // Someone else is paying, or the order changed since we read it.
             let order = self
@@ -218,6 +223,27 @@ impl Checkout {
                 .await?;
         }
         Ok(true)
+    }
+
+    /// The order once the tickets service has confirmed its reservation (`order.confirmed`),
+    /// which normally follows its creation within milliseconds: waited for up to
+    /// [`CONFIRMATION_WAIT`], then 409, so no card is charged for a reservation that may still be
+    /// refused.
+    async fn confirmed(&self, mut order: Order) -> ApiResult<Order> {
+        let deadline = tokio::time::Instant::now() + CONFIRMATION_WAIT;
+        while order.status == OrderStatus::Created {
+            if tokio::time::Instant::now() >= deadline {
+                return Err(ApiError::Conflict(NOT_CONFIRMED.into()));
+            }
+            tokio::time::sleep(CONFIRMATION_POLL).await;
+            order = self
+                .orders
+                .find(order.id)
+                .await?
+                .ok_or(ApiError::NotFound)?;
+        }
+        self.refuse_unpayable(&order).await?;
+        Ok(order)
     }
 
     async fn refuse_unpayable(&self, order: &Order) -> ApiResult<()> {

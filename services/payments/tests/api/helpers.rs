@@ -1,6 +1,6 @@
 use chrono::Utc;
 use common::bson::{Document, doc, oid::ObjectId};
-use common::events::{EventBus, OrderCreated, OrderStatus, OrderTicket};
+use common::events::{EventBus, OrderConfirmed, OrderCreated, OrderStatus, OrderTicket, TicketRef};
 use common::testkit::{self, TestClient, eventually, status_and_json};
 use mongodb::Database;
 use payments::configuration::Settings;
@@ -50,19 +50,34 @@ pub fn order_event(id: &str, user: ObjectId, price: f64) -> OrderCreated {
         ticket: OrderTicket {
             id: ObjectId::new().to_hex(),
             price,
+            version: 0,
+        },
+    }
+}
+
+/// The tickets service's confirmation of `order`'s reservation, as the orders service announces it.
+pub fn confirmation_of(order: &OrderCreated) -> OrderConfirmed {
+    OrderConfirmed {
+        id: order.id.clone(),
+        version: order.version + 1,
+        ticket: TicketRef {
+            id: order.ticket.id.clone(),
         },
     }
 }
 
 impl TestApp {
-    /// An order announced by the orders service and now in the local replica.
+    /// An order announced by the orders service, its reservation confirmed, and now in the
+    /// local replica awaiting payment.
     pub async fn replicated_order(&self, user: ObjectId, price: f64) -> String {
         let id = ObjectId::new().to_hex();
-        self.bus
-            .publish(&order_event(&id, user, price))
-            .await
-            .unwrap();
-        self.replica_where(&id, |_| true).await;
+        let order = order_event(&id, user, price);
+        self.bus.publish(&order).await.unwrap();
+        self.bus.publish(&confirmation_of(&order)).await.unwrap();
+        self.replica_where(&id, |replica| {
+            replica.get_str("status") == Ok(OrderStatus::AwaitingPayment.as_str())
+        })
+        .await;
         id
     }
 

@@ -4,7 +4,7 @@ use common::testkit::{self, error_messages, field_errors, wait_for_events};
 use futures::future::join_all;
 use serde_json::json;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{confirmation_of, order_event, spawn_app};
 
 #[tokio::test]
 async fn paying_checks_the_caller_the_input_and_the_order() {
@@ -110,7 +110,7 @@ async fn a_cancelled_order_cannot_be_paid() {
     app.bus
         .publish(&OrderCancelled {
             id: order.clone(),
-            version: 1,
+            version: 2,
             ticket: TicketRef { id: "t".into() },
         })
         .await
@@ -160,7 +160,7 @@ async fn a_paid_order_cancelled_afterwards_is_refunded_once() {
     // The order's expiration won the race in the orders service.
     let cancelled = OrderCancelled {
         id: order.clone(),
-        version: 1,
+        version: 2,
         ticket: TicketRef { id: "t".into() },
     };
     app.bus.publish(&cancelled).await.unwrap();
@@ -191,4 +191,47 @@ async fn a_paid_order_cancelled_afterwards_is_refunded_once() {
         .unwrap()
         .unwrap();
     assert_eq!(payment.get_str("refundId").unwrap(), refunded);
+}
+
+#[tokio::test]
+async fn a_payment_waits_for_the_reservation_to_be_confirmed() {
+    let app = spawn_app().await;
+    let (user, cookie) = testkit::signed_in();
+    let id = common::bson::oid::ObjectId::new().to_hex();
+    let order = order_event(&id, user, 8.0);
+    app.bus.publish(&order).await.unwrap();
+    app.replica_where(&id, |o| o.get_str("status") == Ok("created"))
+        .await;
+    // The confirmation arrives while the payment waits for it.
+    let confirm = {
+        let bus = app.bus.clone();
+        let confirmation = confirmation_of(&order);
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            bus.publish(&confirmation).await.unwrap();
+        })
+    };
+    let (status, _) = app.pay(&id, "tok_visa", &cookie).await;
+    confirm.await.unwrap();
+    assert_eq!(status, 201);
+    assert_eq!(app.charges_for(&[&id]).await.len(), 1);
+}
+
+#[tokio::test]
+async fn an_order_whose_reservation_is_never_confirmed_is_not_charged() {
+    let app = spawn_app().await;
+    let (user, cookie) = testkit::signed_in();
+    let id = common::bson::oid::ObjectId::new().to_hex();
+    app.bus.publish(&order_event(&id, user, 8.0)).await.unwrap();
+    app.replica_where(&id, |o| o.get_str("status") == Ok("created"))
+        .await;
+    let (status, body) = app.pay(&id, "tok_visa", &cookie).await;
+    assert_eq!(
+        (status, error_messages(&body)),
+        (
+            409,
+            vec!["The reservation is not confirmed yet; try again in a moment".to_owned()]
+        )
+    );
+    assert!(app.charges_for(&[&id]).await.is_empty());
 }

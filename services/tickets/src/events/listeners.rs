@@ -9,16 +9,12 @@ const SERVICE: &str = "tickets";
 
 pub fn spawn(bus: &EventBus, tickets: &Tickets, background: &mut BackgroundTasks) {
     let token = background.shutdown_token();
-    background.add(
-        bus.listen_with(
-            SERVICE,
-            tickets.clone(),
-            |tickets, order: OrderCreated| async move {
-                tickets.reserve(&order.ticket.id, &order.id).await
-            },
-            token.clone(),
-        ),
-    );
+    background.add(bus.listen_with(
+        SERVICE,
+        tickets.clone(),
+        |tickets, order: OrderCreated| async move { tickets.reserve(&order).await },
+        token.clone(),
+    ));
     background.add(bus.listen_with(
         SERVICE,
         tickets.clone(),

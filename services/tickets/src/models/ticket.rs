@@ -3,8 +3,8 @@
 use common::bson::{Document, doc, oid::ObjectId};
 use common::events::outbox::{outbox_of, with_event};
 use common::events::{
-    HandlerError, HandlerResult, Outbox, PendingEvent, TicketCreated, TicketUpdated,
-    update_if_current,
+    HandlerError, HandlerResult, OrderCreated, Outbox, PendingEvent, TICKET_CHANGED, TicketCreated,
+    TicketReservationRefused, TicketUpdated, update_if_current,
 };
 use common::money::Price;
 use common::mongo::CollectionSchema;
@@ -64,10 +64,16 @@ pub struct Ticket {
     pub price_cents: i64,
     pub user_id: String,
     pub version: i64,
+    /// The version of the seller's last change (creation or edit of title and price): an order
+    /// priced at an earlier version saw a ticket that no longer is, and is refused. Reservations
+    /// move `version` but not this, so they never make a later buyer's price stale.
+    #[serde(default)]
+    pub edited_version: i64,
     /// The order holding the ticket, while reserved.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
-    /// Orders already cancelled: a late or repeated `order.created` for them must not reserve.
+    /// Orders already cancelled or refused: a late or repeated `order.created` for them must not
+    /// reserve.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cancelled_orders: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -147,6 +153,7 @@ impl Tickets {
             price_cents: draft.price.cents(),
             user_id: user_id.to_owned(),
             version: 0,
+            edited_version: 0,
             order_id: None,
             cancelled_orders: Vec::new(),
             outbox: Vec::new(),
@@ -196,7 +203,11 @@ impl Tickets {
             }
             let title = draft.title.0.as_str();
             let event = ticket.updated(ticket.version + 1, title, draft.price, None);
-            let update = doc! { "$set": { "title": title, "priceCents": draft.price.cents() } };
+            let update = doc! { "$set": {
+                "title": title,
+                "priceCents": draft.price.cents(),
+                "editedVersion": ticket.version + 1,
+            } };
             let filter = doc! { "_id": id, "orderId": { "$exists": false } };
             if let Some(updated) = update_if_current(
                 &self.collection,
@@ -213,24 +224,32 @@ impl Tickets {
         Err(ApiError::Conflict("Ticket has changed".into()))
     }
 
-    /// `order.created`: the order holds the ticket, unless another order does or it was cancelled.
-    pub async fn reserve(&self, ticket_id: &str, order_id: &str) -> HandlerResult {
+    /// `order.created`: the tickets service, the owner of the ticket, decides the reservation.
+    /// The order holds the ticket if the seller has not changed it since the version the order
+    /// was priced at; otherwise the reservation is refused with `ticket.reservation-refused`, and
+    /// the orders service cancels the order. A ticket held by another order waits for that
+    /// order's cancellation (the orders service lets one order at a time hold a ticket, so the
+    /// holder's cancellation is on its way).
+    pub async fn reserve(&self, order: &OrderCreated) -> HandlerResult {
+        let (ticket_id, order_id) = (order.ticket.id.as_str(), order.id.as_str());
         let id = ticket_object_id(ticket_id)?;
         for _ in 0..WRITE_ATTEMPTS {
             let ticket = self.find_with_tombstones(id).await?;
             if ticket.order_id.as_deref() == Some(order_id)
                 || ticket.cancelled_orders.iter().any(|o| o == order_id)
             {
-                return Ok(()); // already applied, or the order is already over
+                return Ok(()); // already decided, or the order is already over
             }
             if let Some(holder) = &ticket.order_id {
-                tracing::warn!(
-                    ticket = ticket_id,
-                    order = order_id,
-                    holder,
-                    "ticket already held by another order"
-                );
-                return Ok(());
+                return Err(HandlerError::retry(format!(
+                    "ticket {ticket_id} is held by order {holder}, whose cancellation has not arrived yet"
+                )));
+            }
+            if ticket.edited_version > order.ticket.version {
+                if self.refuse(&ticket, order).await? {
+                    return Ok(());
+                }
+                continue;
             }
             let event = ticket.updated(
                 ticket.version + 1,
@@ -254,6 +273,45 @@ impl Tickets {
             }
         }
         Err(HandlerError::retry("ticket kept changing"))
+    }
+
+    /// Records the refusal of `order` with its event, unless decided already; `false` when the
+    /// ticket changed under the write (decide again).
+    async fn refuse(&self, ticket: &Ticket, order: &OrderCreated) -> Result<bool, HandlerError> {
+        let event = TicketReservationRefused {
+            id: ticket.id.to_hex(),
+            version: ticket.version,
+            order_id: order.id.clone(),
+            reason: TICKET_CHANGED.to_owned(),
+        };
+        tracing::info!(
+            ticket = %ticket.id,
+            order = %order.id,
+            priced_at = order.ticket.version,
+            changed_at = ticket.edited_version,
+            "reservation refused: the seller changed the ticket after the order's version"
+        );
+        // Not a change of the ticket: no new version. Remembered with the cancelled orders, so a
+        // redelivered `order.created` decides nothing twice.
+        let update = with_event(
+            doc! { "$addToSet": { "cancelledOrders": &order.id } },
+            &event,
+        );
+        let filter = doc! {
+            "_id": ticket.id,
+            "version": ticket.version,
+            "cancelledOrders": { "$ne": &order.id },
+        };
+        let refused = self
+            .collection
+            .update_one(filter, update)
+            .await?
+            .matched_count
+            == 1;
+        if refused {
+            self.outbox.wake();
+        }
+        Ok(refused)
     }
 
     /// `order.cancelled`: frees the ticket only if this very order holds it.

@@ -17,6 +17,7 @@ fn order_for(ticket: &Value, order_id: &str) -> OrderCreated {
         ticket: OrderTicket {
             id: ticket["id"].as_str().unwrap().to_owned(),
             price: ticket["price"].as_f64().unwrap(),
+            version: ticket["version"].as_i64().unwrap(),
         },
     }
 }
@@ -188,4 +189,80 @@ async fn an_order_cancelled_as_it_is_created_leaves_its_ticket_free() {
             "{shown}"
         );
     }
+}
+
+#[tokio::test]
+async fn an_order_priced_before_the_sellers_change_is_refused_once() {
+    let app = spawn_app().await;
+    let (cookie, ticket) = app.listed_ticket("show", 30.0).await;
+    let id = ticket["id"].as_str().unwrap();
+    let seen = order_for(&ticket, &new_id()); // priced at version 0
+    let (status, _) = status_and_json(
+        app.api
+            .put(
+                &format!("/api/tickets/{id}"),
+                &json!({ "title": "show", "price": 3000 }),
+                Some(&cookie),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    app.bus.publish(&seen).await.unwrap();
+    let refused = wait_for_events(&app.bus, Subject::TicketReservationRefused, 1).await;
+    assert_eq!(refused[0].payload["id"], id);
+    assert_eq!(refused[0].payload["orderId"], seen.id.as_str());
+    assert_eq!(refused[0].payload["reason"], "ticket changed");
+    assert_eq!(refused[0].payload["version"], 1);
+    let unchanged = app.ticket(id).await;
+    assert_eq!(unchanged["version"], 1);
+    assert_eq!(unchanged["price"], 3000.0);
+    assert!(unchanged.get("orderId").is_none());
+
+    // Redelivered, and then cancelled by the orders service: nothing more happens.
+    app.bus.publish(&seen).await.unwrap();
+    app.bus
+        .publish(&cancellation(&ticket, &seen.id))
+        .await
+        .unwrap();
+    wait_until_handled(&app.bus, "tickets", Subject::OrderCreated).await;
+    wait_until_handled(&app.bus, "tickets", Subject::OrderCancelled).await;
+    assert_eq!(
+        stored_events(&app.bus, Subject::TicketReservationRefused)
+            .await
+            .len(),
+        1
+    );
+    assert!(stored_events(&app.bus, Subject::TicketUpdated).await.len() == 1);
+    assert_eq!(app.ticket(id).await["version"], 1);
+}
+
+#[tokio::test]
+async fn reservations_and_releases_never_make_a_later_order_stale() {
+    let app = spawn_app().await;
+    let (_, ticket) = app.listed_ticket("show", 30.0).await;
+    let id = ticket["id"].as_str().unwrap();
+    let first = new_id();
+    app.bus.publish(&order_for(&ticket, &first)).await.unwrap();
+    wait_for_version(&app, id, 1).await;
+    app.bus
+        .publish(&cancellation(&ticket, &first))
+        .await
+        .unwrap();
+    let freed = wait_for_version(&app, id, 2).await;
+    assert!(freed.get("orderId").is_none());
+
+    // Priced on a replica that had seen the reservation but not yet the release: same price.
+    let second = new_id();
+    let mut late = order_for(&ticket, &second);
+    late.ticket.version = 1;
+    app.bus.publish(&late).await.unwrap();
+    let reserved = wait_for_version(&app, id, 3).await;
+    assert_eq!(reserved["orderId"], second.as_str());
+    assert!(
+        stored_events(&app.bus, Subject::TicketReservationRefused)
+            .await
+            .is_empty()
+    );
 }
