@@ -5,3 +5,4 @@ pub mod models;
 pub mod password_threads;
 pub mod routes;
 pub mod startup;
+pub mod state;

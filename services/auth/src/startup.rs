@@ -1,4 +1,3 @@
-use axum::extract::FromRef;
 use common::Sessions;
 use common::http::Readiness;
 use common::service::{Server, StartupError};
@@ -7,12 +6,7 @@ use common::tasks::BackgroundTasks;
 use crate::configuration::Settings;
 use crate::models::user::Users;
 use crate::routes;
-
-#[derive(Clone, FromRef)]
-pub struct AppState {
-    pub sessions: Sessions,
-    pub users: Users,
-}
+use crate::state::AppState;
 
 pub struct Application;
 

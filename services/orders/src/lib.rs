@@ -5,3 +5,4 @@ pub mod events;
 pub mod models;
 pub mod routes;
 pub mod startup;
+pub mod state;

@@ -1,4 +1,3 @@
-use axum::extract::FromRef;
 use common::Sessions;
 use common::service::{EventService, Server, StartupError};
 
@@ -7,12 +6,7 @@ use crate::events::listeners;
 use crate::models::order::Orders;
 use crate::models::ticket::TicketReplica;
 use crate::routes;
-
-#[derive(Clone, FromRef)]
-pub struct AppState {
-    pub sessions: Sessions,
-    pub orders: Orders,
-}
+use crate::state::AppState;
 
 pub struct Application;
 

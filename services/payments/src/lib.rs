@@ -5,4 +5,5 @@ pub mod events;
 pub mod models;
 pub mod routes;
 pub mod startup;
+pub mod state;
 pub mod stripe;

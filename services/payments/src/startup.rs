@@ -1,4 +1,3 @@
-use axum::extract::FromRef;
 use common::Sessions;
 use common::service::{EventService, Server, StartupError};
 
@@ -7,13 +6,8 @@ use crate::events::listeners;
 use crate::models::order::OrderReplica;
 use crate::models::payment::Checkout;
 use crate::routes;
+use crate::state::AppState;
 use crate::stripe::Payments;
-
-#[derive(Clone, FromRef)]
-pub struct AppState {
-    pub sessions: Sessions,
-    pub checkout: Checkout,
-}
 
 pub struct Application;
 

@@ -1,4 +1,3 @@
-use axum::extract::FromRef;
 use common::Sessions;
 use common::service::{EventService, Server, StartupError};
 
@@ -6,12 +5,7 @@ use crate::configuration::Settings;
 use crate::events::listeners;
 use crate::models::ticket::Tickets;
 use crate::routes;
-
-#[derive(Clone, FromRef)]
-pub struct AppState {
-    pub sessions: Sessions,
-    pub tickets: Tickets,
-}
+use crate::state::AppState;
 
 pub struct Application;
 

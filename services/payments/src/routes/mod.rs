@@ -3,7 +3,7 @@ mod create;
 use axum::Router;
 use axum::routing::post;
 
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub fn router(state: AppState) -> Router {
     Router::new()

@@ -1,0 +1,12 @@
+//! What every request handler can reach: the session keys and the service's data.
+
+use axum::extract::FromRef;
+use common::Sessions;
+
+use crate::models::order::Orders;
+
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub sessions: Sessions,
+    pub orders: Orders,
+}
