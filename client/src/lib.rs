@@ -4,7 +4,10 @@
 pub mod api;
 pub mod assets;
 pub mod configuration;
+pub mod contract;
 pub mod error;
+pub mod error_page;
 pub mod routes;
 pub mod startup;
+pub mod state;
 pub mod views;

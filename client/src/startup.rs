@@ -1,4 +1,3 @@
-use axum::extract::FromRef;
 use common::http::Readiness;
 use common::service::{Server, StartupError};
 use common::tasks::BackgroundTasks;
@@ -6,18 +5,7 @@ use common::tasks::BackgroundTasks;
 use crate::api::Api;
 use crate::configuration::Settings;
 use crate::routes;
-
-#[derive(Clone, FromRef)]
-pub struct AppState {
-    pub api: Api,
-    pub payments: Payments,
-}
-
-/// How the payment page takes cards.
-#[derive(Clone, Debug, Default)]
-pub struct Payments {
-    pub stripe_publishable_key: Option<String>,
-}
+use crate::state::{AppState, Payments};
 
 pub struct Application;
 

@@ -4,8 +4,8 @@ use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
-use crate::api::{Message, Order, OrderStatus, Ticket, User};
-use crate::error::Result;
+use crate::contract::{Message, Order, OrderStatus, Ticket, User};
+use crate::error::{Error, Result};
 
 /// Renders a page with a status.
 pub fn render(status: StatusCode, page: &impl Template) -> Result<Response> {
@@ -58,6 +58,17 @@ impl FormErrors {
             }
         }
         sorted
+    }
+
+    /// A validation or business-rule refusal (400) is shown on the form that was sent; anything
+    /// else stays an error page.
+    pub fn from_refusal(error: Error, fields: &[&str]) -> Result<(StatusCode, FormErrors)> {
+        match error {
+            Error::Refused { status, errors } if status == StatusCode::BAD_REQUEST => {
+                Ok((status, FormErrors::new(errors, fields)))
+            }
+            other => Err(other),
+        }
     }
 
     pub fn general(message: impl Into<String>) -> Self {
@@ -226,16 +237,6 @@ impl OrderPage {
 pub struct OrdersPage {
     pub viewer: Viewer,
     pub orders: Vec<Order>,
-}
-
-#[derive(Template)]
-#[template(path = "error.html")]
-pub struct ErrorPage {
-    pub viewer: Viewer,
-    pub status: u16,
-    pub heading: String,
-    pub message: String,
-    pub offer_sign_in: bool,
 }
 
 /// "14 minutes 5 seconds"; the countdown script writes the same words.

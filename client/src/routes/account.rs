@@ -83,7 +83,7 @@ async fn submit(
     match api.post::<Value>(path, browser, &credentials).await {
         Ok(reply) => Ok((reply.cookies, Redirect::to("/")).into_response()),
         Err(error) => {
-            let (status, errors) = error.for_form(FIELDS)?;
+            let (status, errors) = FormErrors::from_refusal(error, FIELDS)?;
             page(api, browser, form, credentials.email, errors, status).await
         }
     }

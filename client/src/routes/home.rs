@@ -2,7 +2,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use crate::api::{Api, Browser, Ticket};
+use crate::api::{Api, Browser};
+use crate::contract::Ticket;
 use crate::error::Result;
 use crate::views::{HomePage, Viewer, render};
 

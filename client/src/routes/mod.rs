@@ -12,7 +12,7 @@ use axum::response::Response;
 use axum::routing::{any, get, post};
 
 use crate::error::Error;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub fn router(state: AppState) -> Router {
     Router::new()

@@ -8,9 +8,10 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::extract::{Form, Id};
-use crate::api::{Api, Browser, Created, Order, OrderStatus};
+use crate::api::{Api, Browser};
+use crate::contract::{Created, Order, OrderStatus};
 use crate::error::{Error, Result};
-use crate::startup::{AppState, Payments};
+use crate::state::{AppState, Payments};
 use crate::views::{Notice, OrderPage, OrdersPage, Viewer, render};
 
 /// How long a payment waits for its order to become `complete` before the order page takes over

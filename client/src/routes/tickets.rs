@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::extract::{Form, Id};
-use crate::api::{Api, Browser, Created, Ticket};
+use crate::api::{Api, Browser};
+use crate::contract::{Created, Ticket};
 use crate::error::{Error, Result};
 use crate::views::{FormErrors, Notice, TicketFormPage, TicketPage, Viewer, render};
 
@@ -51,7 +52,7 @@ pub async fn create(
     match api.post::<Ticket>("/api/tickets", &browser, &form).await {
         Ok(reply) => Ok(Redirect::to(&format!("/tickets/{}", reply.body.id)).into_response()),
         Err(error) => {
-            let (status, errors) = error.for_form(FIELDS)?;
+            let (status, errors) = FormErrors::from_refusal(error, FIELDS)?;
             form_page(&api, &browser, None, form, errors, status).await
         }
     }
@@ -121,7 +122,7 @@ pub async fn update(
     {
         Ok(_) => Ok(Redirect::to(&format!("/tickets/{id}")).into_response()),
         Err(error) => {
-            let (status, errors) = error.for_form(FIELDS)?;
+            let (status, errors) = FormErrors::from_refusal(error, FIELDS)?;
             form_page(&api, &browser, Some(id), form, errors, status).await
         }
     }
