@@ -7,6 +7,8 @@
 use std::fmt::Display;
 use std::str::FromStr;
 
+use secrecy::SecretString;
+
 #[derive(Debug, thiserror::Error)]
 pub enum SettingError {
     #[error("missing required setting {0}: set the environment variable {0}")]
@@ -59,7 +61,8 @@ where
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
     pub port: u16,
-    pub jwt_key: String,
+    /// Signs and checks session tokens; `Debug` shows it redacted.
+    pub jwt_key: SecretString,
     pub cookie_secure: bool,
 }
 
@@ -67,7 +70,7 @@ impl HttpSettings {
     pub fn from_env() -> Result<Self, SettingError> {
         Ok(Self {
             port: optional("PORT", 3000)?,
-            jwt_key: required("JWT_KEY")?,
+            jwt_key: required("JWT_KEY")?.into(),
             cookie_secure: optional("COOKIE_SECURE", false)?,
         })
     }
@@ -95,5 +98,22 @@ impl EventSettings {
             nats_url: required("NATS_URL")?,
             namespace: optional("NATS_NAMESPACE", String::new())?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_does_not_show_the_jwt_key() {
+        let settings = HttpSettings {
+            port: 3000,
+            jwt_key: "a-very-secret-signing-key".into(),
+            cookie_secure: true,
+        };
+        let printed = format!("{settings:?}");
+        assert!(!printed.contains("a-very-secret-signing-key"), "{printed}");
+        assert!(printed.contains("REDACTED"), "{printed}");
     }
 }

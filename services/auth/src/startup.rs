@@ -2,6 +2,7 @@ use common::Sessions;
 use common::http::Readiness;
 use common::service::{Server, StartupError};
 use common::tasks::BackgroundTasks;
+use secrecy::ExposeSecret;
 
 use crate::configuration::Settings;
 use crate::models::user::Users;
@@ -17,7 +18,10 @@ impl Application {
         common::mongo::prepare_when_reachable(&db, &[Users::schema()]).await?;
         let users = Users::new(&db);
         let state = AppState {
-            sessions: Sessions::new(&settings.http.jwt_key, settings.http.cookie_secure),
+            sessions: Sessions::new(
+                settings.http.jwt_key.expose_secret(),
+                settings.http.cookie_secure,
+            ),
             users,
         };
         let readiness = Readiness::new().mongo(db);

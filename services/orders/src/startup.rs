@@ -1,5 +1,6 @@
 use common::Sessions;
 use common::service::{EventService, Server, StartupError};
+use secrecy::ExposeSecret;
 
 use crate::configuration::Settings;
 use crate::events::listeners;
@@ -29,7 +30,10 @@ impl Application {
         );
         listeners::spawn(&service.bus, &orders, &tickets, &mut service.background);
         let state = AppState {
-            sessions: Sessions::new(&settings.http.jwt_key, settings.http.cookie_secure),
+            sessions: Sessions::new(
+                settings.http.jwt_key.expose_secret(),
+                settings.http.cookie_secure,
+            ),
             orders,
         };
         let readiness = service.readiness();

@@ -1,5 +1,6 @@
 use common::Sessions;
 use common::service::{EventService, Server, StartupError};
+use secrecy::ExposeSecret;
 
 use crate::configuration::Settings;
 use crate::events::listeners;
@@ -13,8 +14,11 @@ pub struct Application;
 
 impl Application {
     pub async fn build(settings: Settings) -> Result<Server, StartupError> {
-        let stripe = Payments::new(&settings.stripe_key, settings.stripe_api_base.as_deref())
-            .map_err(StartupError::Other)?;
+        let stripe = Payments::new(
+            settings.stripe_key.expose_secret(),
+            settings.stripe_api_base.as_deref(),
+        )
+        .map_err(StartupError::Other)?;
         let mut service = EventService::start(
             "payments",
             &settings.mongo_url,
@@ -29,7 +33,10 @@ impl Application {
         service.background.add(settling);
         listeners::spawn(&service.bus, &orders, &checkout, &mut service.background);
         let state = AppState {
-            sessions: Sessions::new(&settings.http.jwt_key, settings.http.cookie_secure),
+            sessions: Sessions::new(
+                settings.http.jwt_key.expose_secret(),
+                settings.http.cookie_secure,
+            ),
             checkout,
         };
         let readiness = service.readiness();

@@ -1,5 +1,6 @@
 use common::Sessions;
 use common::service::{EventService, Server, StartupError};
+use secrecy::ExposeSecret;
 
 use crate::configuration::Settings;
 use crate::events::listeners;
@@ -22,7 +23,10 @@ impl Application {
         let tickets = Tickets::new(&service.db, service.outbox.clone());
         listeners::spawn(&service.bus, &tickets, &mut service.background);
         let state = AppState {
-            sessions: Sessions::new(&settings.http.jwt_key, settings.http.cookie_secure),
+            sessions: Sessions::new(
+                settings.http.jwt_key.expose_secret(),
+                settings.http.cookie_secure,
+            ),
             tickets,
         };
         let readiness = service.readiness();

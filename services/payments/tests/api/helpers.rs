@@ -23,7 +23,7 @@ pub async fn spawn_app() -> TestApp {
         http: testkit::http_settings(),
         mongo_url: testkit::fresh_mongo_url("payments"),
         events: testkit::event_settings(&bus),
-        stripe_key: stripe_key.clone(),
+        stripe_key: stripe_key.clone().into(),
         stripe_api_base: Some(testkit::stripe_api_base()),
         relay_events: true,
     };
