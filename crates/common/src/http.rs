@@ -108,8 +108,7 @@ pub fn app(api: Router, readiness: Readiness) -> Router {
         .fallback(|| async { ApiError::NotFound })
         // One stack, applied once: every `.layer` call boxes each route again, and each box is
         // cloned on every request; and one middleware function instead of two (each boxes its
-        // future and clones what it wraps). Together ~10% of a cookie-only request's CPU
-        // (docs/PERFORMANCE.md).
+        // future and clones what it wraps). Together ~10% of a cookie-only request's CPU.
         .layer(
             tower::ServiceBuilder::new()
                 .layer(
@@ -215,13 +214,14 @@ async fn read_whole_body(request: Request<Body>, next: Next) -> Response {
                 }
             }
         };
-        // Past the limit or the timeout the connection is closed after the answer, as before.
+        // Past the limit or the timeout the rest stays unread: the connection is closed after the
+        // answer.
         let _ = tokio::time::timeout(DRAIN_TIMEOUT, drain).await;
     }
 
     let kept = kept.freeze();
     let body = match failure {
-        // The sender's own failure (a cut connection) reaches the extractor as before.
+        // The sender's own failure (a cut connection) reaches the extractor, after what was kept.
         Some(error) => Body::from_stream(futures::stream::iter([Ok(kept), Err::<Bytes, _>(error)])),
         None => {
             parts.headers.remove(TRANSFER_ENCODING);

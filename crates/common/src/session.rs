@@ -50,7 +50,7 @@ struct CookiePayload {
 ///
 /// Cheap to clone (one `Arc`): axum clones the state, and the extractors take this out of it,
 /// on every request — cloning the keys and the validation rules each time cost a handful of
-/// allocations per request (see docs/PERFORMANCE.md).
+/// allocations per request.
 #[derive(Clone)]
 pub struct Sessions {
     inner: Arc<Keys>,

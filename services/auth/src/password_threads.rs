@@ -4,8 +4,8 @@
 //! An argon2id hash with the defaults works in 19 MiB (one aligned allocation). On long-lived
 //! threads — tokio's blocking pool reuses its threads — glibc serves those allocations in a way
 //! that leaves each thread's arena holding more after every hash: the benchmark saw auth grow to
-//! 640 MiB resident under sign-ups and stay there (docs/PERFORMANCE.md). A thread that ends gives
-//! its arena back in good order; with them, auth stays under its base plus 19 MiB per CPU.
+//! 640 MiB resident under sign-ups and stay there. A thread that ends gives its arena back in
+//! good order; with them, auth stays under its base plus 19 MiB per CPU.
 
 use std::sync::OnceLock;
 
