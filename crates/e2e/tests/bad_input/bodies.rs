@@ -1,14 +1,13 @@
 //! JSON bodies: the cases of one body route, its fields (see `fields`) and the body as a whole
 //! (unknown fields, malformed JSON, content types, sizes).
 
-use serde_json::{Map, Value, json};
+use serde_json::json;
 
-use crate::body_routes::{BodyRoute, mass_assignment_check};
+use crate::body_routes::{BodyRoute, RouteCases, mass_assignment_check};
 use crate::cases::Cases;
-use crate::expect::{Expect, api};
+use crate::expect::api;
 use crate::fields::field_cases;
-use crate::fixture::{Fixture, UNKNOWN_ID};
-use crate::raw_http::Req;
+use crate::fixture::UNKNOWN_ID;
 
 /// The contract's body limit.
 const LIMIT: usize = 64 * 1024;
@@ -30,81 +29,6 @@ pub fn body_cases(cases: &mut Cases, route: &BodyRoute) {
     malformed_cases(cases, &on);
     content_type_cases(cases, &on);
     framing_and_size_cases(cases, &on);
-}
-
-/// Adds the cases of one body route: case `n` goes to the route's path (and lane) for `n`, with
-/// the sweep's cookie when the route wants a signed-in caller.
-pub struct RouteCases<'r, 'f> {
-    pub route: &'r BodyRoute,
-    pub fx: &'f Fixture,
-    cookie: Option<&'f [u8]>,
-}
-
-impl<'r, 'f> RouteCases<'r, 'f> {
-    fn new(cases: &Cases<'f>, route: &'r BodyRoute) -> Self {
-        RouteCases {
-            route,
-            fx: cases.fx,
-            cookie: if route.signed_in {
-                cases.cookie()
-            } else {
-                None
-            },
-        }
-    }
-
-    pub fn add(
-        &self,
-        cases: &mut Cases,
-        name: String,
-        make: &dyn Fn(usize) -> Req,
-        expect: Expect,
-    ) {
-        let n = cases.next_serial();
-        let req = make(n).cookie(self.cookie);
-        let lane = (self.route.lane)(n);
-        cases.add_in_lane(self.route.route, name, req, expect, lane);
-    }
-
-    /// The request of case `n`, without a body yet.
-    pub fn request(&self, n: usize) -> Req {
-        Req::new(self.route.method, (self.route.path)(self.fx, n))
-    }
-
-    /// The valid body of case `n`.
-    pub fn valid(&self, n: usize) -> Map<String, Value> {
-        (self.route.valid)(self.fx, n)
-    }
-
-    pub fn valid_text(&self, n: usize) -> String {
-        Value::Object(self.valid(n)).to_string()
-    }
-
-    /// Case `n` with `body` as JSON.
-    pub fn json(&self, n: usize, body: Map<String, Value>) -> Req {
-        self.request(n).json(&Value::Object(body))
-    }
-
-    /// Case `n` with the valid body, `field` set to `value`.
-    pub fn json_with(&self, n: usize, field: &str, value: Value) -> Req {
-        let mut body = self.valid(n);
-        body.insert(field.into(), value);
-        self.json(n, body)
-    }
-
-    /// Case `n` with the valid body, `field` left out.
-    pub fn json_without(&self, n: usize, field: &str) -> Req {
-        let mut body = self.valid(n);
-        body.remove(field);
-        self.json(n, body)
-    }
-
-    /// What a valid-looking but different value of a field gets: a 400, or what the route allows.
-    pub fn changed(&self) -> Expect {
-        let mut statuses = vec![400];
-        statuses.extend(&self.route.changed_ok);
-        api(&statuses)
-    }
 }
 
 /// Unknown fields are ignored, including ones that name stored fields or operators.

@@ -1,9 +1,12 @@
-//! The routes that take a JSON body: their fields, a valid body, and what it gets.
+//! The routes that take a JSON body: their fields, a valid body, and what it gets; and how
+//! the cases of one such route are made.
 
 use serde_json::{Map, Value, json};
 
+use crate::cases::Cases;
 use crate::expect::{Expect, api, api_checked};
 use crate::fixture::{EDIT_LANES, Fixture, UNKNOWN_ID};
+use crate::raw_http::Req;
 
 #[derive(Clone, Copy, PartialEq)]
 pub enum Kind {
@@ -183,5 +186,80 @@ pub fn mass_assignment_check(route: &BodyRoute, fx: &Fixture) -> Expect {
             }
         }),
         _ => api(&[route.ok]),
+    }
+}
+
+/// Adds the cases of one body route: case `n` goes to the route's path (and lane) for `n`, with
+/// the sweep's cookie when the route wants a signed-in caller.
+pub struct RouteCases<'r, 'f> {
+    pub route: &'r BodyRoute,
+    pub fx: &'f Fixture,
+    cookie: Option<&'f [u8]>,
+}
+
+impl<'r, 'f> RouteCases<'r, 'f> {
+    pub fn new(cases: &Cases<'f>, route: &'r BodyRoute) -> Self {
+        RouteCases {
+            route,
+            fx: cases.fx,
+            cookie: if route.signed_in {
+                cases.cookie()
+            } else {
+                None
+            },
+        }
+    }
+
+    pub fn add(
+        &self,
+        cases: &mut Cases,
+        name: String,
+        make: &dyn Fn(usize) -> Req,
+        expect: Expect,
+    ) {
+        let n = cases.next_serial();
+        let req = make(n).cookie(self.cookie);
+        let lane = (self.route.lane)(n);
+        cases.add_in_lane(self.route.route, name, req, expect, lane);
+    }
+
+    /// The request of case `n`, without a body yet.
+    pub fn request(&self, n: usize) -> Req {
+        Req::new(self.route.method, (self.route.path)(self.fx, n))
+    }
+
+    /// The valid body of case `n`.
+    pub fn valid(&self, n: usize) -> Map<String, Value> {
+        (self.route.valid)(self.fx, n)
+    }
+
+    pub fn valid_text(&self, n: usize) -> String {
+        Value::Object(self.valid(n)).to_string()
+    }
+
+    /// Case `n` with `body` as JSON.
+    pub fn json(&self, n: usize, body: Map<String, Value>) -> Req {
+        self.request(n).json(&Value::Object(body))
+    }
+
+    /// Case `n` with the valid body, `field` set to `value`.
+    pub fn json_with(&self, n: usize, field: &str, value: Value) -> Req {
+        let mut body = self.valid(n);
+        body.insert(field.into(), value);
+        self.json(n, body)
+    }
+
+    /// Case `n` with the valid body, `field` left out.
+    pub fn json_without(&self, n: usize, field: &str) -> Req {
+        let mut body = self.valid(n);
+        body.remove(field);
+        self.json(n, body)
+    }
+
+    /// What a valid-looking but different value of a field gets: a 400, or what the route allows.
+    pub fn changed(&self) -> Expect {
+        let mut statuses = vec![400];
+        statuses.extend(&self.route.changed_ok);
+        api(&statuses)
     }
 }

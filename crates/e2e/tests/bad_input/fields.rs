@@ -3,8 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::bodies::RouteCases;
-use crate::body_routes::{Field, Kind};
+use crate::body_routes::{Field, Kind, RouteCases};
 use crate::cases::Cases;
 use crate::expect::{api, invalid};
 use crate::fixture::UNKNOWN_ID;
