@@ -169,18 +169,29 @@ cargo build --workspace --all-targets
 # run_tests SELECTION... [--ignored-only] [--only=NAME | --skip=NAME]: nextest when installed (it is
 # on the project's machines), else cargo test. NAME: a part of the test names to run or leave out.
 if cargo nextest --version >/dev/null 2>&1; then
+  # Always the whole workspace, the selection made by one filter expression: `-p` would resolve
+  # the dependencies' features anew for the selected packages and rebuild them (minutes).
   run_tests() {
-    local args=()
-    for a in "$@"; do
-      case $a in
+    local args=() packages=() filter=""
+    while (($#)); do
+      case $1 in
+      --workspace) ;;
+      -p) packages+=("package($2)") && shift ;;
       --ignored-only) args+=(--run-ignored ignored-only) ;;
-      --only=*) args+=(-E "test(/${a#--only=}/)") ;;
-      --skip=*) args+=(-E "not test(/${a#--skip=}/)") ;;
-      *) args+=("$a") ;;
+      --only=*) filter+=" & test(/${1#--only=}/)" ;;
+      --skip=*) filter+=" & not test(/${1#--skip=}/)" ;;
+      *) args+=("$1") ;;
       esac
+      shift
     done
+    local selected="all()"
+    if ((${#packages[@]})); then
+      selected=$(printf ' | %s' "${packages[@]}")
+      selected="(${selected:3})"
+    fi
     # Past 10 failures the servers are in trouble rather than the code: stop there.
-    cargo nextest run --max-fail 10 --test-threads "$THREADS" "${args[@]}"
+    cargo nextest run --workspace --max-fail 10 --test-threads "$THREADS" "${args[@]}" \
+      -E "$selected$filter"
   }
 else
   echo "cargo-nextest not found; using cargo test"
