@@ -442,6 +442,18 @@ impl Shop {
                             self.note_outage("POST /api/payments: 400 in progress".into());
                             sleep(Duration::from_millis(200)).await;
                         }
+                        // The reservation was confirmed late (the tickets or orders service was
+                        // down) and the order's window ran out while the payment waited for it,
+                        // or the charge lost the race against the expiration (then refunded).
+                        "Cannot pay for a cancelled order"
+                            if time_left(order).is_none_or(|left| left < PAY_MARGIN) =>
+                        {
+                            self.note_outage(
+                                "POST /api/payments: 400 expired while waiting".into(),
+                            );
+                            self.set_payment(order_id, Payment::Refused(said));
+                            return;
+                        }
                         "Order is already paid" if interrupted => {
                             self.set_payment(
                                 order_id,

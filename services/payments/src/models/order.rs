@@ -35,6 +35,9 @@ pub struct Order {
     pub price_cents: i64,
     pub status: OrderStatus,
     pub version: i64,
+    /// When the order's window ends (its expiration then cancels it, unless paid).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<bson::DateTime>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claim: Option<Claim>,
 }
@@ -155,6 +158,7 @@ impl OrderReplica {
                     "priceCents": Price::from_amount(event.ticket.price).cents(),
                     "status": event.status.as_str(),
                     "version": event.version,
+                    "expiresAt": bson::DateTime::from_chrono(event.expires_at),
                 } },
             )
             .upsert(true)

@@ -228,10 +228,16 @@ impl Checkout {
     /// The order once the tickets service has confirmed its reservation (`order.confirmed`),
     /// which normally follows its creation within milliseconds: waited for up to
     /// [`CONFIRMATION_WAIT`], then 409, so no card is charged for a reservation that may still be
-    /// refused.
+    /// refused. Never past the order's expiry: its expiration cancels it then.
     async fn confirmed(&self, mut order: Order) -> ApiResult<Order> {
         let deadline = tokio::time::Instant::now() + CONFIRMATION_WAIT;
         while order.status == OrderStatus::Created {
+            if order
+                .expires_at
+                .is_some_and(|expires_at| expires_at.to_chrono() <= chrono::Utc::now())
+            {
+                return Err(ApiError::bad_request("Cannot pay for a cancelled order"));
+            }
             if tokio::time::Instant::now() >= deadline {
                 return Err(ApiError::Conflict(NOT_CONFIRMED.into()));
             }

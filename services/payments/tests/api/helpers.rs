@@ -46,7 +46,7 @@ pub fn order_event(id: &str, user: ObjectId, price: f64) -> OrderCreated {
         version: 0,
         status: OrderStatus::Created,
         user_id: user.to_hex(),
-        expires_at: Utc::now(),
+        expires_at: Utc::now() + chrono::Duration::minutes(15),
         ticket: OrderTicket {
             id: ObjectId::new().to_hex(),
             price,
