@@ -35,6 +35,11 @@ pub const LANES: usize = 16;
 /// unacknowledged is sized to match (`max_ack_pending`).
 const LANE_DEPTH: usize = 8;
 
+/// How long JetStream waits for a message's acknowledgement before delivering it again: what
+/// a crashed instance had taken (up to `max_ack_pending` messages) comes back this soon. Far
+/// above a handler's time (milliseconds; a database call gives up after 5 s).
+const ACK_WAIT: Duration = Duration::from_secs(10);
+
 /// The lane of an event's key.
 fn lane_of(key: &str) -> usize {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
@@ -176,7 +181,7 @@ impl EventBus {
                     filter_subject: self.namespace().subject(E::SUBJECT.as_str()),
                     ack_policy: AckPolicy::Explicit,
                     deliver_policy: DeliverPolicy::All,
-                    ack_wait: Duration::from_secs(30),
+                    ack_wait: ACK_WAIT,
                     max_ack_pending: (LANES * (LANE_DEPTH + 1)) as i64,
                     ..Default::default()
                 },
