@@ -4,20 +4,25 @@
 #
 # Usage: scripts/bench.sh
 # Output: the table on stdout; JSON in target/bench/report.json; progress and the fleet's
-# output on stderr / target/bench/fleet.log. About 3-4 minutes after the build.
+# output on stderr / target/bench/fleet.log. About 4-5 minutes after the build.
 #
 # Settings (environment):
 #   BENCH_SECONDS          measured seconds per HTTP workload (default 5), after BENCH_WARMUP (1)
 #   BENCH_LAG_SECONDS      measured seconds of the event-lag runs (default 10)
 #   BENCH_FLOW_SECONDS     measured seconds of the purchase flow (default 10)
-#   BENCH_EVENT_RATE       events per second of the lag runs (default 200)
+#   BENCH_EVENT_RATES      open-loop rates of the event-lag rows, events/s (default 100,200: rows
+#                          event_lag_100, event_lag_200; the JetStream floor runs at the highest)
+#   BENCH_UPSERT_WRITERS   closed-loop writers of the raw upsert floor (default 16, the listeners' lanes)
+#   BENCH_BACKLOG_EVENTS   events published at once for the saturation row event_backlog (2000; 0: none)
+#   BENCH_BACKLOG_POLL_MS  how often that row reads the orders consumer's progress from JetStream (10)
 #   BENCH_POLL_MS          how often the bench polls the replicas for what it waits on (default 5)
 #   BENCH_READY_RUNS       start-up measurements per service (default 5)
 #   BENCH_CONNS_FAST, BENCH_CONNS_DB, BENCH_CONNS_WRITE, BENCH_CONNS_SIGNUP,
 #   BENCH_FLOW_CONCURRENCY connections per workload kind (64, 32, 16, 2; 8 buyers)
 #   BENCH_DIAG=1           also the floor inside the services' HTTP shell, without/with tracing
 #   BENCH_ONLY=a,b         only these workloads (currentuser by_id list create_tickets orders
-#                          signup lag flow startup), on a fleet that may be dirty (investigation)
+#                          signup lag flow startup; lag = the JetStream and raw upsert floors, the
+#                          lag rows and the backlog), on a fleet that may be dirty (investigation)
 #   BENCH_NO_BUILD=1       use the release binaries already built
 #   CARGO_BUILD_JOBS       passed to cargo (set it to 1 on a shared machine)
 set -euo pipefail

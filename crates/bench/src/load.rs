@@ -349,3 +349,28 @@ pub async fn ops(concurrency: usize, timing: Timing, meter: &Meter, op: Op) -> S
     })
     .await
 }
+
+impl Sample {
+    /// Two windows of the same workload as one: operations, latencies, seconds and CPU added up.
+    pub fn merge(mut self, other: Sample) -> Sample {
+        self.hist.add(&other.hist).expect("same histogram bounds");
+        let (a, b) = (self.seconds, other.seconds);
+        let weighted = |x: f64, y: f64| {
+            if a + b > 0.0 {
+                (x * a + y * b) / (a + b)
+            } else {
+                0.0
+            }
+        };
+        self.cpu.foreign_cores = weighted(self.cpu.foreign_cores, other.cpu.foreign_cores);
+        self.cpu.our_cores = weighted(self.cpu.our_cores, other.cpu.our_cores);
+        for ((_, secs), (_, more)) in self.cpu.per_probe.iter_mut().zip(&other.cpu.per_probe) {
+            *secs += more;
+        }
+        self.count += other.count;
+        self.errors += other.errors;
+        self.first_error = self.first_error.or(other.first_error);
+        self.seconds = a + b;
+        self
+    }
+}

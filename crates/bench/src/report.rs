@@ -41,6 +41,10 @@ pub struct Row {
     /// Average CPUs used by the benchmark's own processes during the window.
     pub our_cores: f64,
     pub floor: Option<String>,
+    /// The floor the throughput is compared with, when not `floor` (the event lag rows: latency
+    /// beside the JetStream round trip, applied rate beside the raw upsert).
+    pub rate_floor: Option<String>,
+    /// Throughput over `rate_floor`'s, else over `floor`'s.
     pub x_floor_throughput: Option<f64>,
     pub x_floor_p50: Option<f64>,
     pub x_floor_p99: Option<f64>,
@@ -79,6 +83,7 @@ impl Row {
             foreign_cores: sample.cpu.foreign_cores,
             our_cores: sample.cpu.our_cores,
             floor: None,
+            rate_floor: None,
             x_floor_throughput: None,
             x_floor_p50: None,
             x_floor_p99: None,
@@ -114,6 +119,12 @@ impl Row {
 
     pub fn against(mut self, floor: &str) -> Row {
         self.floor = Some(floor.to_owned());
+        self
+    }
+
+    /// Compares the throughput with `floor` instead of the latency floor.
+    pub fn rate_against(mut self, floor: &str) -> Row {
+        self.rate_floor = Some(floor.to_owned());
         self
     }
 
@@ -190,15 +201,20 @@ impl Report {
     /// Fills the ratio columns from each row's floor.
     pub fn link_floors(&mut self) {
         let floors: Vec<Row> = self.rows.iter().filter(|r| r.is_floor).cloned().collect();
+        let find = |key: &Option<String>| {
+            key.as_ref()
+                .and_then(|key| floors.iter().find(|f| &f.key == key))
+        };
+        let ratio = |a: f64, b: f64| (b > 0.0 && a.is_finite() && b.is_finite()).then(|| a / b);
         for row in &mut self.rows {
-            let Some(key) = &row.floor else { continue };
-            let Some(floor) = floors.iter().find(|f| &f.key == key) else {
-                continue;
-            };
-            let ratio = |a: f64, b: f64| (b > 0.0 && a.is_finite() && b.is_finite()).then(|| a / b);
-            row.x_floor_throughput = ratio(row.throughput, floor.throughput);
-            row.x_floor_p50 = ratio(row.p50_ms, floor.p50_ms);
-            row.x_floor_p99 = ratio(row.p99_ms, floor.p99_ms);
+            if let Some(floor) = find(&row.floor) {
+                row.x_floor_throughput = ratio(row.throughput, floor.throughput);
+                row.x_floor_p50 = ratio(row.p50_ms, floor.p50_ms);
+                row.x_floor_p99 = ratio(row.p99_ms, floor.p99_ms);
+            }
+            if let Some(floor) = find(&row.rate_floor) {
+                row.x_floor_throughput = ratio(row.throughput, floor.throughput);
+            }
         }
     }
 
@@ -233,7 +249,7 @@ impl Report {
         let _ = writeln!(out);
         let _ = writeln!(
             out,
-            "{:<42} {:>4} {:>8} {:>7} {:>7} {:>7} {:>7} {:>6} {:>6} {:>6} {:>6}  {:<24} target",
+            "{:<42} {:>4} {:>8} {:>7} {:>7} {:>7} {:>7} {:>6} {:>6} {:>6} {:>6}  {:<32} target",
             "workload",
             "conc",
             "ops/s",
@@ -247,7 +263,7 @@ impl Report {
             "others",
             "floor",
         );
-        let _ = writeln!(out, "{}", "-".repeat(150));
+        let _ = writeln!(out, "{}", "-".repeat(158));
         for row in &self.rows {
             let label = if row.is_floor {
                 format!("  floor: {}", row.label)
@@ -262,9 +278,14 @@ impl Report {
             if row.errors > 0 {
                 target = format!("{} errors; {target}", row.errors);
             }
+            let floors = match (&row.floor, &row.rate_floor) {
+                (Some(floor), Some(rate)) if floor != rate => format!("{floor}; ×rate: {rate}"),
+                (None, Some(rate)) => format!("×rate: {rate}"),
+                (floor, _) => floor.clone().unwrap_or_default(),
+            };
             let _ = writeln!(
                 out,
-                "{:<42} {:>4} {:>8} {:>7} {:>7} {:>7} {:>7} {:>6} {:>6} {:>6} {:>6}  {:<24} {}",
+                "{:<42} {:>4} {:>8} {:>7} {:>7} {:>7} {:>7} {:>6} {:>6} {:>6} {:>6}  {:<32} {}",
                 truncate(&label, 42),
                 row.concurrency,
                 format!("{:.0}", row.throughput),
@@ -276,7 +297,7 @@ impl Report {
                 opt(row.x_floor_p50, 2),
                 opt(row.x_floor_p99, 2),
                 format!("{:.2}", row.foreign_cores),
-                row.floor.clone().unwrap_or_default(),
+                floors,
                 target,
             );
         }
@@ -331,7 +352,7 @@ impl Report {
         );
         let _ = writeln!(
             out,
-            "×rate, ×p50, ×p99: the workload's throughput and latencies over its floor's; others: CPUs busy with processes outside the benchmark during the row."
+            "×rate, ×p50, ×p99: the workload's throughput and latencies over its floor's (×rate over the floor named after it, if one is); others: CPUs busy with processes outside the benchmark during the row."
         );
         for row in &self.rows {
             if let Some(note) = &row.note {

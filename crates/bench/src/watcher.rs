@@ -1,6 +1,7 @@
 //! Sees documents appear in a collection: one poller asks for the oldest awaited ids
 //! (`{_id: {$in: [...]}}` plus a condition), only while something is awaited, so the database
-//! sees one small query per interval however many waiters there are.
+//! sees one small query per interval however many waiters there are. It counts its queries and
+//! the time it waited on them, so that each row can say what its polling cost the database.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -22,6 +23,9 @@ pub struct Watcher {
     wake: Arc<Notify>,
     stop: Arc<std::sync::atomic::AtomicBool>,
     queries: Arc<std::sync::atomic::AtomicU64>,
+    /// Microseconds spent waiting on those queries (the database's time, on a server that
+    /// answers one query at a time, plus the round trip).
+    busy_us: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Watcher {
@@ -36,6 +40,7 @@ impl Watcher {
             wake: Arc::default(),
             stop: Arc::default(),
             queries: Arc::default(),
+            busy_us: Arc::default(),
         };
         let this = watcher.clone();
         tokio::spawn(async move {
@@ -55,8 +60,9 @@ impl Watcher {
                 }
                 ticker.tick().await;
                 // Oldest first, CHUNK ids per query, and on to the next chunk only while a whole
-                // chunk was found: the replicas apply events in order, so the database sees one
-                // small query per tick however large a backlog grows. (A single `$in` of every
+                // chunk was found: the replicas apply events about in order (each aggregate's in
+                // order, 16 at once), so the database sees one small query per tick, plus one per
+                // ten events applied since the last, however large a backlog grows. (A single `$in` of every
                 // awaited id costs SecantusDB time growing with the square of its length — 100
                 // ids: 11 ms, 1,000: 0.9 s — and polling that way made a backlog feed itself.)
                 for chunk in ids.chunks(CHUNK) {
@@ -64,12 +70,17 @@ impl Watcher {
                     filter.insert("_id", doc! { "$in": chunk.to_vec() });
                     this.queries
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let asked = Instant::now();
                     let found: Vec<Document> =
                         match collection.find(filter).projection(doc! { "_id": 1 }).await {
                             Ok(cursor) => cursor.try_collect().await.unwrap_or_default(),
-                            Err(_) => continue,
+                            Err(_) => break,
                         };
                     let seen = Instant::now();
+                    this.busy_us.fetch_add(
+                        (seen - asked).as_micros() as u64,
+                        std::sync::atomic::Ordering::Relaxed,
+                    );
                     let whole = found.len() == chunk.len();
                     let mut waiters = this.waiters.lock().expect("not poisoned");
                     for document in found {
@@ -102,6 +113,29 @@ impl Watcher {
 
     pub fn queries(&self) -> u64 {
         self.queries.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Time spent in polling queries so far.
+    pub fn busy(&self) -> Duration {
+        Duration::from_micros(self.busy_us.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    /// What the polling cost between two readings of ([`Watcher::queries`], [`Watcher::busy`]),
+    /// over a window of `seconds`, for a row's note.
+    pub fn cost(&self, since: (u64, Duration), seconds: f64) -> String {
+        let queries = self.queries() - since.0;
+        let busy = self.busy().saturating_sub(since.1).as_secs_f64();
+        format!(
+            "{queries} queries of ≤{CHUNK} ids, {:.0}/s, waited on {:.2} s = {:.1}% of the {seconds:.1} s run",
+            queries as f64 / seconds.max(1e-9),
+            busy,
+            100.0 * busy / seconds.max(1e-9)
+        )
+    }
+
+    /// A reading for [`Watcher::cost`].
+    pub fn mark(&self) -> (u64, Duration) {
+        (self.queries(), self.busy())
     }
 
     pub fn stop(&self) {
