@@ -12,7 +12,7 @@ use std::time::Duration;
 use apalis::prelude::{Data, TaskBuilder, TaskId, TaskSink};
 use apalis_redis::{Config, ConnectionManager, RedisStorage};
 use chrono::{DateTime, Utc};
-use common::events::{EventBus, ExpirationComplete, OrderCreated, listener::retry_delay};
+use common::events::{EventBus, ExpirationComplete, OrderCreated};
 use serde::{Deserialize, Serialize};
 
 /// One order's expiry.
@@ -60,6 +60,18 @@ pub async fn schedule(queue: &mut ExpiryQueue, order: &OrderCreated) -> Result<(
         .map_err(|error| error.to_string())
 }
 
+/// The delay before the next try to publish an expiration: 100 ms doubling to 10 s.
+///
+/// Slower than the listeners' retries on purpose. After a NATS outage, a payment recorded before
+/// the expiry waits in the payments service's outbox, whose relay sweeps every second; the orders
+/// service sees only what reached the stream, so the expiration must not race ahead of it.
+/// (The orders service asking payments before it cancels would close this for good; not done yet.)
+fn publish_retry_delay(attempt: i64) -> std::time::Duration {
+    let exponent = attempt.clamp(1, 8) as u32 - 1;
+    std::time::Duration::from_millis(100 * 2u64.pow(exponent))
+        .min(std::time::Duration::from_secs(10))
+}
+
 /// Runs when an expiry is due: announces it, retrying until the stream has it.
 pub async fn expire(job: ExpireOrder, bus: Data<EventBus>) -> Result<(), String> {
     let event = ExpirationComplete {
@@ -75,7 +87,7 @@ pub async fn expire(job: ExpireOrder, bus: Data<EventBus>) -> Result<(), String>
             }
             Err(error) => {
                 tracing::warn!(order = %job.order_id, attempt, %error, "expiration not published yet; retrying");
-                tokio::time::sleep(retry_delay(attempt)).await;
+                tokio::time::sleep(publish_retry_delay(attempt)).await;
             }
         }
     }
