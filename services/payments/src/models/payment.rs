@@ -256,7 +256,12 @@ impl Checkout {
         if order.status == OrderStatus::Cancelled {
             return Err(ApiError::bad_request("Cannot pay for a cancelled order"));
         }
-        if order.status == OrderStatus::Complete || self.paid(order.id).await?.is_some() {
+        if order.status == OrderStatus::Complete {
+            return Err(ApiError::bad_request("Order is already paid"));
+        }
+        if self.paid(order.id).await?.is_some() {
+            // Recorded by a payment that died before it marked the replica paid: finish that.
+            self.orders.paid(order.id).await?;
             return Err(ApiError::bad_request("Order is already paid"));
         }
         Ok(())
