@@ -254,11 +254,7 @@ if [[ ${SKIP_E2E:-} != 1 ]]; then
   # Alone, last: it kills the services and restarts the servers the other tests share.
   if [[ -f target/fleet/env.sh ]]; then
     step "end-to-end: faults (services killed, servers restarted) under a purchase workload"
-    # Known flaky (races under faults still open; see the README): one retry, announced loudly.
-    if ! bounded "fault tests" run_faults; then
-      printf '\n!!! the fault test failed; running it once more (its failure above is real and open)\n'
-      bounded "fault tests (retry)" run_faults || failed+=("fault tests")
-    fi
+    bounded "fault tests" run_faults || failed+=("fault tests")
     stop_if_stalled
   fi
   # Stops the fleet's services and gateway, and with them the shared servers.

@@ -23,6 +23,8 @@ pub enum BusError {
     Publish(String),
     #[error("event could not be serialised: {0}")]
     Encode(#[from] serde_json::Error),
+    #[error("no answer: {0}")]
+    Query(String),
 }
 
 /// A prefix isolating one fleet's streams and subjects from another's on the same server.

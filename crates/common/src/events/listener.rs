@@ -16,7 +16,6 @@ use std::time::Duration;
 use async_nats::HeaderMap;
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
 use async_nats::jetstream::message::PublishMessage;
-use async_nats::jetstream::stream::RawMessageErrorKind;
 use async_nats::jetstream::{AckKind, Message};
 use futures::StreamExt;
 use tokio::task::JoinHandle;
@@ -47,9 +46,6 @@ fn lane_of(key: &str) -> usize {
     key.hash(&mut hasher);
     (hasher.finish() % LANES as u64) as usize
 }
-
-/// How far [`EventBus::unhandled`] looks into a consumer's backlog.
-pub const UNHANDLED_SCAN_LIMIT: usize = 1000;
 
 /// Why a handler did not finish a message.
 #[derive(Debug, thiserror::Error)]
@@ -274,52 +270,6 @@ impl EventBus {
             // The message will be redelivered after ack_wait; handlers are idempotent.
             tracing::warn!(consumer = %durable, %error, "acknowledgement failed");
         }
-    }
-
-    /// The `E` events stored but not yet handled (acknowledged) by `service`'s consumer of
-    /// them, in stream order: that consumer's backlog, including a message it holds right now or
-    /// waits to retry. `None` when there are more than [`UNHANDLED_SCAN_LIMIT`] to look through.
-    ///
-    /// Consumers of different subjects run side by side, so an event may be handled before one
-    /// of another subject stored earlier; a handler that must not overtake such an event asks
-    /// this and retries later while it waits.
-    pub async fn unhandled<E: Event>(&self, service: &str) -> anyhow::Result<Option<Vec<E>>> {
-        let stream = self
-            .jetstream()
-            .get_stream(self.namespace().stream(E::SUBJECT.stream().as_str()))
-            .await?;
-        let consumer = stream
-            .consumer_info(durable_name(service, E::SUBJECT.as_str()))
-            .await?;
-        if consumer.num_pending == 0 && consumer.num_ack_pending == 0 {
-            return Ok(Some(Vec::new()));
-        }
-        // Everything up to the ack floor is handled; past it, some may be (acknowledged out of
-        // order, after an earlier one was sent back for a retry): those count as unhandled.
-        let subject = self.namespace().subject(E::SUBJECT.as_str());
-        let mut next = consumer.ack_floor.stream_sequence + 1;
-        let mut events = Vec::new();
-        for _ in 0..UNHANDLED_SCAN_LIMIT {
-            let found = stream
-                .raw_message_builder()
-                .sequence(next)
-                .next_by_subject(subject.clone())
-                .send()
-                .await;
-            match found {
-                Ok(message) => {
-                    next = message.sequence + 1;
-                    if let Ok(event) = serde_json::from_slice(&message.payload) {
-                        events.push(event);
-                    }
-                }
-                Err(error) if error.kind() == RawMessageErrorKind::NoMessageFound => {
-                    return Ok(Some(events));
-                }
-                Err(error) => return Err(error.into()),
-            }
-        }
-        Ok(None)
     }
 
     /// Copies a message that keeps failing to the dead-letter stream and logs it.

@@ -1,8 +1,8 @@
 //! What the orders service does with other services' events.
 
 use common::events::{
-    EventBus, ExpirationComplete, HandlerError, PaymentCreated, TicketCreated,
-    TicketReservationRefused, TicketUpdated,
+    ClosePayment, EventBus, ExpirationComplete, HandlerError, PaymentCreated, PaymentState,
+    TicketCreated, TicketReservationRefused, TicketUpdated,
 };
 use common::tasks::BackgroundTasks;
 
@@ -49,8 +49,8 @@ pub fn spawn(
         SERVICE,
         (orders.clone(), bus.clone()),
         |(orders, bus), event: ExpirationComplete| async move {
-            let waiting = payment_waiting(&bus, &event.order_id);
-            orders.expire(&event.order_id, waiting).await
+            let payment_state = payment_state(&bus, &event.order_id);
+            orders.expire(&event.order_id, payment_state).await
         },
         token.clone(),
     ));
@@ -62,15 +62,12 @@ pub fn spawn(
     ));
 }
 
-/// Whether a `payment.created` for the order is stored but not yet handled here.
-async fn payment_waiting(bus: &EventBus, order_id: &str) -> Result<bool, HandlerError> {
-    match bus
-        .unhandled::<PaymentCreated>(SERVICE)
-        .await
-        .map_err(HandlerError::Retry)?
-    {
-        Some(payments) => Ok(payments.iter().any(|payment| payment.order_id == order_id)),
-        // Too many to look through: let them be handled first.
-        None => Ok(true),
-    }
+/// Asks the payments service, the owner of payments, whether the order is paid (closing it to
+/// payment if not): a payment it recorded may not have reached the stream yet.
+async fn payment_state(bus: &EventBus, order_id: &str) -> Result<PaymentState, HandlerError> {
+    bus.ask(&ClosePayment {
+        order_id: order_id.to_owned(),
+    })
+    .await
+    .map_err(HandlerError::retry)
 }

@@ -7,8 +7,8 @@ use common::bson::{self, doc, oid::ObjectId};
 use common::events::outbox::{outbox_of, with_event};
 use common::events::{
     HandlerError, HandlerResult, OrderCancelled, OrderConfirmed, OrderCreated, OrderStatus,
-    OrderTicket, Outbox, PendingEvent, TICKET_CHANGED, TicketRef, TicketReservationRefused,
-    update_if_current,
+    OrderTicket, Outbox, PaymentState, PendingEvent, TICKET_CHANGED, TicketRef,
+    TicketReservationRefused, update_if_current,
 };
 use common::input::parse_object_id;
 use common::money::Price;
@@ -285,14 +285,14 @@ impl Orders {
         Err(ApiError::Conflict("Order has changed".into()))
     }
 
-    /// `expiration.complete`: cancels the order only if it is still waiting for payment, and
-    /// no payment for it is waiting to be handled (`payment_waiting`, asked only then): such a
-    /// payment was taken while the order was pending — its consumer lags this one, after a
-    /// restart of this service say — so it wins, and the expiration is retried after it.
+    /// `expiration.complete`: an order still pending is cancelled, unless the payments service —
+    /// which records a payment before it announces it — says it is paid (asked through
+    /// `payment_state`, which also closes the order to payment there): then it completes. While
+    /// payments can not answer (down, or a charge in progress) the expiration is retried.
     pub async fn expire(
         &self,
         order_id: &str,
-        payment_waiting: impl Future<Output = Result<bool, HandlerError>>,
+        payment_state: impl Future<Output = Result<PaymentState, HandlerError>>,
     ) -> HandlerResult {
         let Some(order) = self.find(object_id(order_id)?).await? else {
             return Err(HandlerError::reject(format!("unknown order {order_id}")));
@@ -300,14 +300,13 @@ impl Orders {
         if !order.status.is_pending() {
             return Ok(());
         }
-        if payment_waiting.await? {
-            return Err(HandlerError::retry(
-                "a payment for the order is waiting to be handled",
-            ));
+        match payment_state.await? {
+            PaymentState::Paid => self.complete(order_id).await,
+            PaymentState::Closed => self
+                .cancel(order, EXPIRED)
+                .await
+                .map_err(HandlerError::from),
         }
-        self.cancel(order, EXPIRED)
-            .await
-            .map_err(HandlerError::from)
     }
 
     /// `ticket.updated` holding the ticket for `order_id`: the tickets service confirmed the

@@ -1,12 +1,14 @@
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::bson::{Document, doc, oid::ObjectId};
-use common::events::{EventBus, TicketCreated};
+use common::events::{ClosePayment, EventBus, PaymentState, TicketCreated};
 use common::testkit::{self, TestClient, eventually, status_and_json};
 use mongodb::Database;
 use orders::configuration::Settings;
 use orders::startup::Application;
 use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
 
 /// The orders service on a random port, with a fresh database and its own NATS namespace.
 pub struct TestApp {
@@ -21,11 +23,7 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_with_window(window: Duration) -> TestApp {
     let bus = testkit::fresh_bus().await;
-    spawn_on(bus, testkit::fresh_mongo_url("orders"), window).await
-}
-
-/// The service on a bus and database that may hold events and orders already.
-pub async fn spawn_on(bus: EventBus, mongo_url: String, window: Duration) -> TestApp {
+    let mongo_url = testkit::fresh_mongo_url("orders");
     let settings = Settings {
         http: testkit::http_settings(),
         mongo_url,
@@ -97,4 +95,24 @@ impl TestApp {
             .unwrap();
         order.get_str("status").unwrap().to_owned()
     }
+}
+
+/// Answers the payments service's side of [`ClosePayment`] on the app's bus, as payments
+/// would: `Paid` for the orders in `paid`, `Closed` for any other. The real exchange is covered
+/// by the end-to-end tests.
+pub fn payments_answering(bus: &EventBus, paid: Vec<String>) -> CancellationToken {
+    let stop = CancellationToken::new();
+    bus.answer(
+        "payments",
+        Arc::new(paid),
+        |paid, query: ClosePayment| async move {
+            Ok(if paid.contains(&query.order_id) {
+                PaymentState::Paid
+            } else {
+                PaymentState::Closed
+            })
+        },
+        stop.clone(),
+    );
+    stop
 }

@@ -1,6 +1,6 @@
-//! What the payments service does with other services' events.
+//! What the payments service does with other services' events, and the questions it answers.
 
-use common::events::{EventBus, OrderCancelled, OrderConfirmed, OrderCreated};
+use common::events::{ClosePayment, EventBus, OrderCancelled, OrderConfirmed, OrderCreated};
 use common::tasks::BackgroundTasks;
 
 use crate::models::order::OrderReplica;
@@ -31,6 +31,12 @@ pub fn spawn(
         SERVICE,
         checkout.clone(),
         |checkout, event: OrderCancelled| async move { checkout.order_cancelled(&event).await },
+        token.clone(),
+    ));
+    background.add(bus.answer(
+        SERVICE,
+        checkout.clone(),
+        |checkout, query: ClosePayment| async move { checkout.close(&query.order_id).await },
         token,
     ));
 }

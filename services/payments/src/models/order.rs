@@ -40,6 +40,19 @@ pub struct Order {
     pub expires_at: Option<bson::DateTime>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claim: Option<Claim>,
+    /// Closed to payment: the order's window passed and the orders service was told it is not
+    /// paid ([`OrderReplica::close`]), so no claim may be taken any more.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub closed: bool,
+}
+
+/// What [`OrderReplica::close`] found.
+#[derive(Debug)]
+pub enum Closing {
+    /// Closed (or unknown here: no payment can be taken for an order this replica lacks).
+    Closed,
+    /// A payment holds the order: it must finish first.
+    Held(Claim),
 }
 
 impl Order {
@@ -81,8 +94,8 @@ impl OrderReplica {
     }
 
     /// Takes the order, as it was read, for a payment with `token`: only if its reservation is
-    /// confirmed and it is still payable, and its claim is still the one read (none, or a stale
-    /// one). `false` when someone else got there first.
+    /// confirmed, its window is open and it was not closed, and its claim is still the one read
+    /// (none, or a stale one). `false` when someone else got there first.
     pub async fn claim(&self, order: &Order, token: &str) -> mongodb::error::Result<bool> {
         let now = Utc::now();
         let claim = Claim {
@@ -92,6 +105,8 @@ impl OrderReplica {
         let mut filter = doc! {
             "_id": order.id,
             "status": OrderStatus::AwaitingPayment.as_str(),
+            "closed": { "$ne": true },
+            "expiresAt": { "$not": { "$lte": claim.at } },
         };
         match &order.claim {
             None => filter.insert("claim", doc! { "$exists": false }),
@@ -109,6 +124,25 @@ impl OrderReplica {
             .await?
             .matched_count
             == 1)
+    }
+
+    /// Closes the order to payment unless a payment holds it. Final once closed: every claim
+    /// checks it.
+    pub async fn close(&self, id: ObjectId) -> mongodb::error::Result<Closing> {
+        let closed = self
+            .collection
+            .update_one(
+                doc! { "_id": id, "claim": { "$exists": false } },
+                doc! { "$set": { "closed": true } },
+            )
+            .await?;
+        if closed.matched_count == 1 {
+            return Ok(Closing::Closed);
+        }
+        Ok(match self.find(id).await?.and_then(|order| order.claim) {
+            Some(claim) => Closing::Held(claim),
+            None => Closing::Closed,
+        })
     }
 
     /// Gives the order back after a declined charge, if this payment still holds it.

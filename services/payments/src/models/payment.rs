@@ -3,7 +3,8 @@
 use common::bson::{doc, oid::ObjectId};
 use common::events::outbox::outbox_of;
 use common::events::{
-    HandlerError, HandlerResult, OrderCancelled, OrderStatus, Outbox, PaymentCreated, PendingEvent,
+    HandlerError, HandlerResult, OrderCancelled, OrderStatus, Outbox, PaymentCreated, PaymentState,
+    PendingEvent,
 };
 use common::input::parse_object_id;
 use common::mongo::{CollectionSchema, unique_index};
@@ -11,7 +12,7 @@ use common::{ApiError, ApiResult, JsonBody};
 use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 
-use super::order::{Order, OrderReplica};
+use super::order::{Closing, Order, OrderReplica, STALE_CLAIM};
 use crate::stripe::{ChargeOutcome, Payments as Stripe};
 
 const ORDER_ID_REQUIRED: &str = "orderId is required";
@@ -253,9 +254,6 @@ impl Checkout {
     }
 
     async fn refuse_unpayable(&self, order: &Order) -> ApiResult<()> {
-        if order.status == OrderStatus::Cancelled {
-            return Err(ApiError::bad_request("Cannot pay for a cancelled order"));
-        }
         if order.status == OrderStatus::Complete {
             return Err(ApiError::bad_request("Order is already paid"));
         }
@@ -263,6 +261,12 @@ impl Checkout {
             // Recorded by a payment that died before it marked the replica paid: finish that.
             self.orders.paid(order.id).await?;
             return Err(ApiError::bad_request("Order is already paid"));
+        }
+        let window_passed = order
+            .expires_at
+            .is_some_and(|expires_at| expires_at.to_chrono() <= chrono::Utc::now());
+        if order.status == OrderStatus::Cancelled || order.closed || window_passed {
+            return Err(ApiError::bad_request("Cannot pay for a cancelled order"));
         }
         Ok(())
     }
@@ -273,45 +277,79 @@ impl Checkout {
             .await
     }
 
-    /// Settles payments that died holding their claim (a crash between charging and recording):
-    /// replays the charge under the same idempotency key, so Stripe answers with what happened
-    /// (or makes it happen, as the buyer asked), then records it — refunded if the order was
-    /// cancelled meanwhile — or frees the order after a decline.
+    /// Settles payments that died holding their claim (a crash between charging and recording).
     pub async fn settle_stale_claims(&self) -> ApiResult<()> {
         for order in self.orders.stale_claims().await? {
-            let Some(claim) = order.claim.clone() else {
-                continue;
-            };
-            if self.paid(order.id).await?.is_none() {
-                let request = PaymentRequest {
-                    order_id: order.id,
-                    token: claim.token.clone(),
-                };
-                let outcome = self
-                    .stripe
-                    .charge(
-                        &order.id.to_hex(),
-                        order.price(),
-                        &claim.token,
-                        &request.idempotency_key(),
-                    )
-                    .await;
-                match outcome {
-                    ChargeOutcome::Charged(stripe_id) => {
-                        self.record(&order, stripe_id).await?;
-                    }
-                    ChargeOutcome::Declined(_) => {}
-                    ChargeOutcome::Unknown(error) => {
-                        tracing::warn!(order = %order.id, %error, "stale payment not settled yet");
-                        continue;
-                    }
-                }
-            }
-            self.refund_if_cancelled(order.id).await?;
-            self.orders.release(order.id, &claim.token).await?;
-            tracing::warn!(order = %order.id, "settled a payment that had died mid-way");
+            self.settle(&order).await?;
         }
         Ok(())
+    }
+
+    /// Settles the payment that died holding `order`'s claim: replays the charge under the same
+    /// idempotency key, so Stripe answers with what happened (or makes it happen, as the buyer
+    /// asked), then records it — refunded if the order was cancelled meanwhile — or frees the
+    /// order after a decline. `false` when Stripe can not tell yet.
+    async fn settle(&self, order: &Order) -> ApiResult<bool> {
+        let Some(claim) = order.claim.clone() else {
+            return Ok(true);
+        };
+        if self.paid(order.id).await?.is_none() {
+            let request = PaymentRequest {
+                order_id: order.id,
+                token: claim.token.clone(),
+            };
+            let outcome = self
+                .stripe
+                .charge(
+                    &order.id.to_hex(),
+                    order.price(),
+                    &claim.token,
+                    &request.idempotency_key(),
+                )
+                .await;
+            match outcome {
+                ChargeOutcome::Charged(stripe_id) => {
+                    self.record(order, stripe_id).await?;
+                }
+                ChargeOutcome::Declined(_) => {}
+                ChargeOutcome::Unknown(error) => {
+                    tracing::warn!(order = %order.id, %error, "stale payment not settled yet");
+                    return Ok(false);
+                }
+            }
+        }
+        self.refund_if_cancelled(order.id).await?;
+        self.orders.release(order.id, &claim.token).await?;
+        tracing::warn!(order = %order.id, "settled a payment that had died mid-way");
+        Ok(true)
+    }
+
+    /// The order's window has passed (the orders service asks,
+    /// [`common::events::ClosePayment`]): closes it to
+    /// payment and says whether it was paid. A payment in progress finishes first (the asker
+    /// retries); one that died mid-way is settled now.
+    pub async fn close(&self, order_id: &str) -> Result<PaymentState, String> {
+        let id = ObjectId::parse_str(order_id)
+            .map_err(|_| format!("malformed order id {order_id:?}"))?;
+        let unavailable =
+            |error: &dyn std::fmt::Display| format!("payments can not tell yet: {error}");
+        let closing = self.orders.close(id).await.map_err(|e| unavailable(&e))?;
+        // Recorded payments win, whether or not a claim still holds the order: a payment is
+        // recorded while its claim holds the order, and `close` takes none while one does.
+        if self.paid(id).await.map_err(|e| unavailable(&e))?.is_some() {
+            self.orders.paid(id).await.map_err(|e| unavailable(&e))?;
+            return Ok(PaymentState::Paid);
+        }
+        match closing {
+            Closing::Closed => Ok(PaymentState::Closed),
+            Closing::Held(claim) if claim.at.to_chrono() < chrono::Utc::now() - STALE_CLAIM => {
+                if let Some(order) = self.orders.find(id).await.map_err(|e| unavailable(&e))? {
+                    self.settle(&order).await.map_err(|e| unavailable(&e))?;
+                }
+                Err("a payment that died mid-way was settled; ask again".to_owned())
+            }
+            Closing::Held(_) => Err("a payment for the order is in progress".to_owned()),
+        }
     }
 
     /// Stores the payment with its `payment.created` event; a retry finds the first record.

@@ -1,3 +1,4 @@
+mod close;
 mod helpers;
 mod listeners;
 mod pay;

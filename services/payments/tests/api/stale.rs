@@ -12,7 +12,7 @@ use crate::helpers::{TestApp, spawn_app};
 
 /// The order as a crashed payment left it: claimed two minutes ago with `tok_visa`, and charged
 /// at Stripe (under the payment's idempotency key) without a payment record.
-async fn crashed_mid_payment(app: &TestApp, user: ObjectId, price: f64) -> String {
+pub async fn crashed_mid_payment(app: &TestApp, user: ObjectId, price: f64) -> String {
     let order = app.replicated_order(user, price).await;
     let claimed_at = bson::DateTime::from_chrono(chrono::Utc::now() - chrono::Duration::minutes(2));
     app.db
