@@ -28,6 +28,7 @@ const WRITE_ATTEMPTS: usize = 5;
 /// Why an order was cancelled, as the API shows it (`reason`).
 pub const CANCELLED_BY_BUYER: &str = "cancelled by the buyer";
 pub const EXPIRED: &str = "expired";
+const OWN_TICKET: &str = "You cannot order your own ticket";
 
 /// What a buyer sends to reserve a ticket.
 #[derive(Debug, Clone)]
@@ -182,6 +183,9 @@ impl Orders {
             .find(request.ticket_id)
             .await?
             .ok_or(ApiError::NotFound)?;
+        if ticket.seller_id == user_id {
+            return Err(ApiError::bad_request(OWN_TICKET));
+        }
         if request
             .ticket_version
             .is_some_and(|seen| seen != ticket.version)

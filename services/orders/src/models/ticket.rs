@@ -17,6 +17,9 @@ pub struct Ticket {
     pub title: String,
     pub price_cents: i64,
     pub version: i64,
+    /// Who sells it (never changes, so the replica always knows it once it has the ticket).
+    #[serde(default)]
+    pub seller_id: String,
 }
 
 impl Ticket {
@@ -57,6 +60,7 @@ impl TicketReplica {
                     "title": &event.title,
                     "priceCents": Price::from_amount(event.price).cents(),
                     "version": event.version,
+                    "sellerId": &event.user_id,
                 } },
             )
             .upsert(true)
@@ -67,8 +71,11 @@ impl TicketReplica {
     /// `ticket.updated`: applied only as the next version (older: duplicate; newer: wait).
     pub async fn updated(&self, event: &TicketUpdated) -> HandlerResult {
         let id = object_id(&event.id)?;
-        let fields =
-            doc! { "title": &event.title, "priceCents": Price::from_amount(event.price).cents() };
+        let fields = doc! {
+            "title": &event.title,
+            "priceCents": Price::from_amount(event.price).cents(),
+            "sellerId": &event.user_id,
+        };
         let applied: Applied = apply_in_order(&self.collection, id, event.version, fields).await?;
         applied.outcome(event.version)
     }

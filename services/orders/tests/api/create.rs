@@ -163,3 +163,32 @@ async fn a_buyer_who_saw_another_version_gets_409() {
     assert_eq!(status, 201);
     assert_eq!(order["ticket"]["price"], json!(3000.0));
 }
+
+#[tokio::test]
+async fn a_seller_can_not_order_their_own_ticket() {
+    let app = spawn_app().await;
+    let (seller, cookie) = testkit::signed_in();
+    let ticket = common::bson::oid::ObjectId::new();
+    app.bus
+        .publish(&common::events::TicketCreated {
+            id: ticket.to_hex(),
+            version: 0,
+            title: "mine".into(),
+            price: 10.0,
+            user_id: seller.to_hex(),
+        })
+        .await
+        .unwrap();
+    app.replica_at(&ticket.to_hex(), 0).await;
+    let (status, answer) = app.order(&ticket.to_hex(), &cookie).await;
+    assert_eq!(
+        (status, error_messages(&answer)),
+        (400, vec!["You cannot order your own ticket".to_owned()])
+    );
+    let (_, buyer) = testkit::signed_in();
+    assert_eq!(
+        app.order(&ticket.to_hex(), &buyer).await.0,
+        201,
+        "others can"
+    );
+}
