@@ -31,7 +31,7 @@ impl Application {
         let checkout = Checkout::new(&service.db, orders.clone(), stripe, service.outbox.clone());
         let settling = spawn_settler(checkout.clone(), service.background.shutdown_token());
         service.background.add(settling);
-        listeners::spawn(&service.bus, &orders, &checkout, &mut service.background);
+        listeners::spawn(&service.bus, &orders, &checkout, &mut service.background).await?;
         let state = AppState {
             sessions: Sessions::new(
                 settings.http.jwt_key.expose_secret(),

@@ -16,7 +16,11 @@ pub enum ChargeOutcome {
     Charged(String),
     /// The card was refused; the processor's message for the buyer.
     Declined(String),
-    /// Stripe could not be asked or answered oddly: it is unknown whether money moved.
+    /// The processor answered with an error of its own (a 5xx, or a body that is not a Stripe
+    /// answer), twice under the same idempotency key: nothing was charged under that key (a
+    /// charge made under it is what a replay answers). The buyer may try again, with any card.
+    Failed(String),
+    /// Stripe could not be reached or did not answer in time: it is unknown whether money moved.
     Unknown(String),
 }
 
@@ -42,6 +46,27 @@ impl Payments {
     /// same `idempotency_key` with the same parameters is answered with the first attempt's
     /// result, so a retry never charges twice.
     pub async fn charge(
+        &self,
+        order_id: &str,
+        amount: Price,
+        source: &str,
+        idempotency_key: &str,
+    ) -> ChargeOutcome {
+        match self
+            .charge_once(order_id, amount, source, idempotency_key)
+            .await
+        {
+            // Replayed once under the same key (safe): a passing fault is told from an answer
+            // the processor keeps giving.
+            ChargeOutcome::Failed(_) => {
+                self.charge_once(order_id, amount, source, idempotency_key)
+                    .await
+            }
+            outcome => outcome,
+        }
+    }
+
+    async fn charge_once(
         &self,
         order_id: &str,
         amount: Price,
@@ -84,6 +109,13 @@ impl Payments {
                         .unwrap_or_else(|| "The card could not be charged.".into()),
                 )
             }
+            Err(StripeError::Stripe(error, status)) if status >= 500 => ChargeOutcome::Failed(
+                error
+                    .message
+                    .clone()
+                    .unwrap_or_else(|| format!("the processor answered {status}")),
+            ),
+            Err(StripeError::JSONDeserialize(error)) => ChargeOutcome::Failed(error),
             Err(error) => ChargeOutcome::Unknown(error.to_string()),
         }
     }

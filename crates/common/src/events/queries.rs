@@ -80,14 +80,14 @@ impl EventBus {
 
     /// Answers every `Q` with `answer(state, query)` until `shutdown`, as one of `service`'s
     /// instances (a queue group: each question reaches one instance). An `Err` tells the asker
-    /// to try again later.
-    pub fn answer<Q, S, H, Fut>(
+    /// to try again later. Subscribed when this returns, so the service answers once it is up.
+    pub async fn answer<Q, S, H, Fut>(
         &self,
         service: &str,
         state: S,
         answer: H,
         shutdown: CancellationToken,
-    ) -> JoinHandle<()>
+    ) -> Result<JoinHandle<()>, BusError>
     where
         Q: Query,
         S: Clone + Send + Sync + 'static,
@@ -95,25 +95,13 @@ impl EventBus {
         Fut: Future<Output = Result<Q::Answer, String>> + Send + 'static,
     {
         let bus = self.clone();
-        let subject = self.namespace().subject(Q::SUBJECT);
-        let group = service.to_owned();
-        tokio::spawn(async move {
-            let mut questions = loop {
-                match bus
-                    .client()
-                    .queue_subscribe(subject.clone(), group.clone())
-                    .await
-                {
-                    Ok(questions) => break questions,
-                    Err(error) => {
-                        tracing::warn!(%subject, %error, "cannot subscribe yet; retrying");
-                        tokio::select! {
-                            _ = shutdown.cancelled() => return,
-                            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                        }
-                    }
-                }
-            };
+        let mut questions = self
+            .client()
+            .queue_subscribe(self.namespace().subject(Q::SUBJECT), service.to_owned())
+            .await
+            .map_err(|error| BusError::Query(format!("{}: {error}", Q::SUBJECT)))?;
+        // The client subscribes again by itself after a reconnection.
+        Ok(tokio::spawn(async move {
             loop {
                 let question = tokio::select! {
                     _ = shutdown.cancelled() => return,
@@ -146,6 +134,6 @@ impl EventBus {
                     }
                 });
             }
-        })
+        }))
     }
 }

@@ -100,7 +100,7 @@ impl TestApp {
 /// Answers the payments service's side of [`ClosePayment`] on the app's bus, as payments
 /// would: `Paid` for the orders in `paid`, `Closed` for any other. The real exchange is covered
 /// by the end-to-end tests.
-pub fn payments_answering(bus: &EventBus, paid: Vec<String>) -> CancellationToken {
+pub async fn payments_answering(bus: &EventBus, paid: Vec<String>) -> CancellationToken {
     let stop = CancellationToken::new();
     bus.answer(
         "payments",
@@ -113,6 +113,8 @@ pub fn payments_answering(bus: &EventBus, paid: Vec<String>) -> CancellationToke
             })
         },
         stop.clone(),
-    );
+    )
+    .await
+    .expect("subscribed");
     stop
 }

@@ -130,7 +130,7 @@ async fn a_duplicate_ticket_update_changes_nothing() {
 #[tokio::test]
 async fn an_expiration_cancels_a_pending_order_and_frees_its_ticket() {
     let app = spawn_app().await;
-    let _payments = payments_answering(&app.bus, Vec::new());
+    let _payments = payments_answering(&app.bus, Vec::new()).await;
     let ticket = app.replicated_ticket(10.0).await;
     let (_, cookie) = testkit::signed_in();
     let (_, order) = app.order(&ticket, &cookie).await;
@@ -200,7 +200,7 @@ async fn an_expiry_completes_an_order_payments_says_is_paid_before_its_payment_i
         let (_, order) = app.order(&ticket, &testkit::signed_in().1).await;
         ids.push(order["id"].as_str().unwrap().to_owned());
     }
-    let _payments = payments_answering(&app.bus, ids.clone());
+    let _payments = payments_answering(&app.bus, ids.clone()).await;
     for id in &ids {
         app.bus
             .publish(&ExpirationComplete {
@@ -235,7 +235,7 @@ async fn an_expiry_waits_while_payments_can_not_answer() {
     // Nobody answers for payments: the order is not cancelled on a guess.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(app.order_status(&id).await, "created");
-    let _payments = payments_answering(&app.bus, Vec::new());
+    let _payments = payments_answering(&app.bus, Vec::new()).await;
     eventually(
         "the order to be cancelled once payments answers",
         || async { (app.order_status(&id).await == "cancelled").then_some(()) },

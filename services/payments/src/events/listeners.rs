@@ -1,6 +1,8 @@
 //! What the payments service does with other services' events, and the questions it answers.
 
-use common::events::{ClosePayment, EventBus, OrderCancelled, OrderConfirmed, OrderCreated};
+use common::events::{
+    BusError, ClosePayment, EventBus, OrderCancelled, OrderConfirmed, OrderCreated,
+};
 use common::tasks::BackgroundTasks;
 
 use crate::models::order::OrderReplica;
@@ -8,12 +10,12 @@ use crate::models::payment::Checkout;
 
 const SERVICE: &str = "payments";
 
-pub fn spawn(
+pub async fn spawn(
     bus: &EventBus,
     orders: &OrderReplica,
     checkout: &Checkout,
     background: &mut BackgroundTasks,
-) {
+) -> Result<(), BusError> {
     let token = background.shutdown_token();
     background.add(bus.listen_with(
         SERVICE,
@@ -33,10 +35,14 @@ pub fn spawn(
         |checkout, event: OrderCancelled| async move { checkout.order_cancelled(&event).await },
         token.clone(),
     ));
-    background.add(bus.answer(
-        SERVICE,
-        checkout.clone(),
-        |checkout, query: ClosePayment| async move { checkout.close(&query.order_id).await },
-        token,
-    ));
+    background.add(
+        bus.answer(
+            SERVICE,
+            checkout.clone(),
+            |checkout, query: ClosePayment| async move { checkout.close(&query.order_id).await },
+            token,
+        )
+        .await?,
+    );
+    Ok(())
 }

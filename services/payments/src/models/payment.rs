@@ -21,6 +21,7 @@ const NOT_CONFIRMED: &str = "The reservation is not confirmed yet; try again in 
 const CONFIRMATION_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 const CONFIRMATION_POLL: std::time::Duration = std::time::Duration::from_millis(20);
 const TOKEN_REQUIRED: &str = "token is required";
+const CHARGE_FAILED: &str = "The card could not be charged; try again or use another card";
 /// Card tokens are short; the bound keeps the idempotency key within Stripe's 255 characters.
 const MAX_TOKEN_CHARS: usize = 200;
 
@@ -177,6 +178,12 @@ impl Checkout {
                 self.orders.release(order.id, &request.token).await?;
                 Err(ApiError::PaymentRefused(message))
             }
+            ChargeOutcome::Failed(error) => {
+                // Nothing charged: the order is free for another attempt, with any card.
+                tracing::warn!(order = %order.id, %error, "the processor failed the charge");
+                self.orders.release(order.id, &request.token).await?;
+                Err(ApiError::PaymentRefused(CHARGE_FAILED.into()))
+            }
             // Money may have moved: keep the claim, so only a retry of this very payment (same
             // idempotency key) or a stale-claim recovery can go on.
             ChargeOutcome::Unknown(error) => {
@@ -311,7 +318,7 @@ impl Checkout {
                 ChargeOutcome::Charged(stripe_id) => {
                     self.record(order, stripe_id).await?;
                 }
-                ChargeOutcome::Declined(_) => {}
+                ChargeOutcome::Declined(_) | ChargeOutcome::Failed(_) => {}
                 ChargeOutcome::Unknown(error) => {
                     tracing::warn!(order = %order.id, %error, "stale payment not settled yet");
                     return Ok(false);

@@ -103,6 +103,28 @@ async fn a_declined_card_is_402_and_the_order_stays_payable() {
 }
 
 #[tokio::test]
+async fn a_card_the_processor_fails_on_leaves_the_order_payable_with_a_good_card() {
+    // The local Stripe mock answers a token it does not know with HTTP 500 (Stripe: 400).
+    let app = spawn_app().await;
+    let (user, cookie) = testkit::signed_in();
+    let order = app.replicated_order(user, 25.0).await;
+    for token in ["tok_unknown", "abc"] {
+        let (status, body) = app.pay(&order, token, &cookie).await;
+        assert_eq!(
+            (status, error_messages(&body)),
+            (
+                402,
+                vec!["The card could not be charged; try again or use another card".to_owned()]
+            ),
+            "{token}"
+        );
+    }
+    let (status, _) = app.pay(&order, "tok_visa", &cookie).await;
+    assert_eq!(status, 201, "not locked out");
+    assert_eq!(app.charges_for(&[&order]).await.len(), 1);
+}
+
+#[tokio::test]
 async fn a_cancelled_order_cannot_be_paid() {
     let app = spawn_app().await;
     let (user, cookie) = testkit::signed_in();
