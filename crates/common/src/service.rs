@@ -7,10 +7,15 @@ use axum::Router;
 use mongodb::Database;
 use tokio::net::TcpListener;
 
-use crate::events::{BusError, EventBus, Namespace, Outbox, OutboxRelay};
+use secrecy::ExposeSecret;
+
+use crate::Sessions;
+use crate::events::{
+    BusError, Event, EventBus, HandlerResult, Namespace, Outbox, OutboxRelay, Query,
+};
 use crate::http::{Readiness, bind, serve};
 use crate::mongo::CollectionSchema;
-use crate::settings::EventSettings;
+use crate::settings::{EventServiceSettings, HttpSettings, or_exit};
 use crate::tasks::BackgroundTasks;
 
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +32,8 @@ pub enum StartupError {
 
 /// What a service that owns a MongoDB database and talks over the bus starts with.
 pub struct EventService {
+    name: &'static str,
+    http: HttpSettings,
     pub db: Database,
     pub bus: EventBus,
     /// Wakes the outbox relay after a write.
@@ -40,13 +47,12 @@ impl EventService {
     /// relay over its collections with an outbox (unless `relay_events` is off, which only tests
     /// do to stand for a crash).
     pub async fn start(
-        service: &str,
-        mongo_url: &str,
-        events: &EventSettings,
+        name: &'static str,
+        settings: &EventServiceSettings,
         schema: &[CollectionSchema],
-        relay_events: bool,
     ) -> Result<Self, StartupError> {
-        let db = crate::mongo::connect(mongo_url, service).await?;
+        let events = &settings.events;
+        let db = crate::mongo::connect(&settings.mongo_url, name).await?;
         let schema: Vec<CollectionSchema> = schema
             .iter()
             .cloned()
@@ -68,10 +74,12 @@ impl EventService {
         );
         let outbox = relay.outbox();
         let mut background = BackgroundTasks::new();
-        if relay_events {
+        if settings.relay_events {
             background.add(relay.spawn(background.shutdown_token()));
         }
         Ok(Self {
+            name,
+            http: settings.http.clone(),
             db,
             bus,
             outbox,
@@ -79,12 +87,65 @@ impl EventService {
         })
     }
 
-    /// `/readyz`: the database answers and NATS is connected.
-    pub fn readiness(&self) -> Readiness {
-        Readiness::new()
-            .mongo(self.db.clone())
-            .nats(self.bus.client().clone())
+    /// Handles every `E` with `handler(state, event)` (a clone of `state` per message, the
+    /// service's store typically) until the service stops: see [`EventBus::listen_with`].
+    pub fn listen<E, S, H, Fut>(&mut self, state: S, handler: H)
+    where
+        E: Event,
+        S: Clone + Send + Sync + 'static,
+        H: Fn(S, E) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = HandlerResult> + Send,
+    {
+        let token = self.background.shutdown_token();
+        let listening = self.bus.listen_with(self.name, state, handler, token);
+        self.background.add(listening);
     }
+
+    /// Answers every `Q` with `answer(state, query)` until the service stops: see
+    /// [`EventBus::answer`].
+    pub async fn answer<Q, S, H, Fut>(&mut self, state: S, answer: H) -> Result<(), BusError>
+    where
+        Q: Query,
+        S: Clone + Send + Sync + 'static,
+        H: Fn(S, Q) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Q::Answer, String>> + Send + 'static,
+    {
+        let token = self.background.shutdown_token();
+        let answering = self.bus.answer(self.name, state, answer, token).await?;
+        self.background.add(answering);
+        Ok(())
+    }
+
+    /// The session keys of the service's requests.
+    pub fn sessions(&self) -> Sessions {
+        Sessions::new(self.http.jwt_key.expose_secret(), self.http.cookie_secure)
+    }
+
+    /// Binds the service's port with `api`; `/readyz` checks the database and NATS.
+    pub async fn serve(self, api: Router) -> Result<Server, StartupError> {
+        let readiness = Readiness::new()
+            .mongo(self.db.clone())
+            .nats(self.bus.client().clone());
+        Server::bind(self.name, self.http.port, api, readiness, self.background).await
+    }
+}
+
+/// Runs a service's `main`: reads the settings, builds and serves until SIGTERM or Ctrl-C,
+/// and exits with one line on stderr when any of that fails.
+pub async fn run<S, SE, F, Fut>(name: &str, settings: fn() -> Result<S, SE>, build: F)
+where
+    SE: std::fmt::Display,
+    F: FnOnce(S) -> Fut,
+    Fut: Future<Output = Result<Server, StartupError>>,
+{
+    crate::telemetry::init(name);
+    let settings = or_exit(settings());
+    let server = or_exit(build(settings).await);
+    or_exit(
+        server
+            .run_until_stopped(crate::http::shutdown_signal())
+            .await,
+    );
 }
 
 /// A bound, ready-to-serve service.

@@ -101,6 +101,28 @@ impl EventSettings {
     }
 }
 
+/// The settings of a service that owns a MongoDB database and talks over the bus.
+#[derive(Debug, Clone)]
+pub struct EventServiceSettings {
+    pub http: HttpSettings,
+    pub mongo_url: String,
+    pub events: EventSettings,
+    /// Whether the outbox relay runs. Only tests turn it off, to stand for a crash between a
+    /// write and its publication.
+    pub relay_events: bool,
+}
+
+impl EventServiceSettings {
+    pub fn from_env() -> Result<Self, SettingError> {
+        Ok(Self {
+            http: HttpSettings::from_env()?,
+            mongo_url: required("MONGO_URL")?,
+            events: EventSettings::from_env()?,
+            relay_events: true,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

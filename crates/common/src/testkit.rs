@@ -254,6 +254,20 @@ pub fn http_settings() -> crate::settings::HttpSettings {
     }
 }
 
+/// The settings of `service` under test: on `bus`'s namespace, a fresh database of its own on
+/// the service's MongoDB server, the outbox relay running.
+pub fn event_service_settings(
+    service: &str,
+    bus: &crate::events::EventBus,
+) -> crate::settings::EventServiceSettings {
+    crate::settings::EventServiceSettings {
+        http: http_settings(),
+        mongo_url: fresh_mongo_url(service),
+        events: event_settings(bus),
+        relay_events: true,
+    }
+}
+
 /// Runs a built service in the background; returns a client for it.
 pub fn serve(server: crate::service::Server) -> TestClient {
     let port = server.port();

@@ -1,6 +1,4 @@
-use common::Sessions;
 use common::service::{EventService, Server, StartupError};
-use secrecy::ExposeSecret;
 
 use crate::configuration::Settings;
 use crate::events::listeners;
@@ -13,14 +11,8 @@ pub struct Application;
 
 impl Application {
     pub async fn build(settings: Settings) -> Result<Server, StartupError> {
-        let mut service = EventService::start(
-            "orders",
-            &settings.mongo_url,
-            &settings.events,
-            &[Orders::schema(), TicketReplica::schema()],
-            settings.relay_events,
-        )
-        .await?;
+        let schema = [Orders::schema(), TicketReplica::schema()];
+        let mut service = EventService::start("orders", &settings.service, &schema).await?;
         let tickets = TicketReplica::new(&service.db);
         let orders = Orders::new(
             &service.db,
@@ -28,22 +20,11 @@ impl Application {
             service.outbox.clone(),
             settings.expiration_window,
         );
-        listeners::spawn(&service.bus, &orders, &tickets, &mut service.background);
+        listeners::spawn(&mut service, &orders, &tickets);
         let state = AppState {
-            sessions: Sessions::new(
-                settings.http.jwt_key.expose_secret(),
-                settings.http.cookie_secure,
-            ),
+            sessions: service.sessions(),
             orders,
         };
-        let readiness = service.readiness();
-        Server::bind(
-            "orders",
-            settings.http.port,
-            routes::router(state),
-            readiness,
-            service.background,
-        )
-        .await
+        service.serve(routes::router(state)).await
     }
 }

@@ -1,4 +1,3 @@
-use common::Sessions;
 use common::service::{EventService, Server, StartupError};
 use secrecy::ExposeSecret;
 
@@ -19,35 +18,18 @@ impl Application {
             settings.stripe_api_base.as_deref(),
         )
         .map_err(StartupError::Other)?;
-        let mut service = EventService::start(
-            "payments",
-            &settings.mongo_url,
-            &settings.events,
-            &[Checkout::schema(), OrderReplica::schema()],
-            settings.relay_events,
-        )
-        .await?;
+        let schema = [Checkout::schema(), OrderReplica::schema()];
+        let mut service = EventService::start("payments", &settings.service, &schema).await?;
         let orders = OrderReplica::new(&service.db);
         let checkout = Checkout::new(&service.db, orders.clone(), stripe, service.outbox.clone());
         let settling = spawn_settler(checkout.clone(), service.background.shutdown_token());
         service.background.add(settling);
-        listeners::spawn(&service.bus, &orders, &checkout, &mut service.background).await?;
+        listeners::spawn(&mut service, &orders, &checkout).await?;
         let state = AppState {
-            sessions: Sessions::new(
-                settings.http.jwt_key.expose_secret(),
-                settings.http.cookie_secure,
-            ),
+            sessions: service.sessions(),
             checkout,
         };
-        let readiness = service.readiness();
-        Server::bind(
-            "payments",
-            settings.http.port,
-            routes::router(state),
-            readiness,
-            service.background,
-        )
-        .await
+        service.serve(routes::router(state)).await
     }
 }
 

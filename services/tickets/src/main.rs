@@ -1,10 +1,6 @@
-use common::settings::or_exit;
 use tickets::{configuration::Settings, startup::Application};
 
 #[tokio::main]
 async fn main() {
-    common::telemetry::init("tickets");
-    let settings = or_exit(Settings::from_env());
-    let app = or_exit(Application::build(settings).await);
-    or_exit(app.run_until_stopped(common::http::shutdown_signal()).await);
+    common::service::run("tickets", Settings::from_env, Application::build).await;
 }

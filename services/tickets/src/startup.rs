@@ -1,6 +1,4 @@
-use common::Sessions;
 use common::service::{EventService, Server, StartupError};
-use secrecy::ExposeSecret;
 
 use crate::configuration::Settings;
 use crate::events::listeners;
@@ -12,31 +10,13 @@ pub struct Application;
 
 impl Application {
     pub async fn build(settings: Settings) -> Result<Server, StartupError> {
-        let mut service = EventService::start(
-            "tickets",
-            &settings.mongo_url,
-            &settings.events,
-            &[Tickets::schema()],
-            settings.relay_events,
-        )
-        .await?;
+        let mut service = EventService::start("tickets", &settings, &[Tickets::schema()]).await?;
         let tickets = Tickets::new(&service.db, service.outbox.clone());
-        listeners::spawn(&service.bus, &tickets, &mut service.background);
+        listeners::spawn(&mut service, &tickets);
         let state = AppState {
-            sessions: Sessions::new(
-                settings.http.jwt_key.expose_secret(),
-                settings.http.cookie_secure,
-            ),
+            sessions: service.sessions(),
             tickets,
         };
-        let readiness = service.readiness();
-        Server::bind(
-            "tickets",
-            settings.http.port,
-            routes::router(state),
-            readiness,
-            service.background,
-        )
-        .await
+        service.serve(routes::router(state)).await
     }
 }

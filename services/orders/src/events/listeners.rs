@@ -4,28 +4,17 @@ use common::events::{
     ClosePayment, EventBus, ExpirationComplete, HandlerError, PaymentCreated, PaymentState,
     TicketCreated, TicketReservationRefused, TicketUpdated,
 };
-use common::tasks::BackgroundTasks;
+use common::service::EventService;
 
 use crate::models::order::Orders;
 use crate::models::ticket::TicketReplica;
 
-const SERVICE: &str = "orders";
-
-pub fn spawn(
-    bus: &EventBus,
-    orders: &Orders,
-    tickets: &TicketReplica,
-    background: &mut BackgroundTasks,
-) {
-    let token = background.shutdown_token();
-    background.add(bus.listen_with(
-        SERVICE,
+pub fn spawn(service: &mut EventService, orders: &Orders, tickets: &TicketReplica) {
+    service.listen(
         tickets.clone(),
         |replica, event: TicketCreated| async move { replica.created(&event).await },
-        token.clone(),
-    ));
-    background.add(bus.listen_with(
-        SERVICE,
+    );
+    service.listen(
         (tickets.clone(), orders.clone()),
         |(replica, orders), event: TicketUpdated| async move {
             replica.updated(&event).await?;
@@ -37,29 +26,22 @@ pub fn spawn(
                 None => Ok(()),
             }
         },
-        token.clone(),
-    ));
-    background.add(bus.listen_with(
-        SERVICE,
+    );
+    service.listen(
         orders.clone(),
-        |orders, event: TicketReservationRefused| async move { orders.refused(&event).await },
-        token.clone(),
-    ));
-    background.add(bus.listen_with(
-        SERVICE,
-        (orders.clone(), bus.clone()),
+        |orders, refusal: TicketReservationRefused| async move { orders.refused(&refusal).await },
+    );
+    service.listen(
+        (orders.clone(), service.bus.clone()),
         |(orders, bus), event: ExpirationComplete| async move {
             let payment_state = payment_state(&bus, &event.order_id);
             orders.expire(&event.order_id, payment_state).await
         },
-        token.clone(),
-    ));
-    background.add(bus.listen_with(
-        SERVICE,
+    );
+    service.listen(
         orders.clone(),
-        |orders, event: PaymentCreated| async move { orders.complete(&event.order_id).await },
-        token,
-    ));
+        |orders, payment: PaymentCreated| async move { orders.complete(&payment.order_id).await },
+    );
 }
 
 /// Asks the payments service, the owner of payments, whether the order is paid (closing it to

@@ -23,20 +23,16 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_with_window(window: Duration) -> TestApp {
     let bus = testkit::fresh_bus().await;
-    let mongo_url = testkit::fresh_mongo_url("orders");
     let settings = Settings {
-        http: testkit::http_settings(),
-        mongo_url,
-        events: testkit::event_settings(&bus),
+        service: testkit::event_service_settings("orders", &bus),
         expiration_window: window,
-        relay_events: true,
     };
     let app = Application::build(settings.clone())
         .await
         .expect("orders starts");
     TestApp {
         api: testkit::serve(app),
-        db: common::mongo::connect(&settings.mongo_url, "orders")
+        db: common::mongo::connect(&settings.service.mongo_url, "orders")
             .await
             .unwrap(),
         bus,

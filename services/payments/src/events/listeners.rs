@@ -1,48 +1,31 @@
 //! What the payments service does with other services' events, and the questions it answers.
 
-use common::events::{
-    BusError, ClosePayment, EventBus, OrderCancelled, OrderConfirmed, OrderCreated,
-};
-use common::tasks::BackgroundTasks;
+use common::events::{BusError, ClosePayment, OrderCancelled, OrderConfirmed, OrderCreated};
+use common::service::EventService;
 
 use crate::models::order::OrderReplica;
 use crate::models::payment::Checkout;
 
-const SERVICE: &str = "payments";
-
 pub async fn spawn(
-    bus: &EventBus,
+    service: &mut EventService,
     orders: &OrderReplica,
     checkout: &Checkout,
-    background: &mut BackgroundTasks,
 ) -> Result<(), BusError> {
-    let token = background.shutdown_token();
-    background.add(bus.listen_with(
-        SERVICE,
+    service.listen(orders.clone(), |replica, order: OrderCreated| async move {
+        replica.created(&order).await
+    });
+    service.listen(
         orders.clone(),
-        |replica, event: OrderCreated| async move { replica.created(&event).await },
-        token.clone(),
-    ));
-    background.add(bus.listen_with(
-        SERVICE,
-        orders.clone(),
-        |replica, event: OrderConfirmed| async move { replica.confirmed(&event).await },
-        token.clone(),
-    ));
-    background.add(bus.listen_with(
-        SERVICE,
+        |replica, order: OrderConfirmed| async move { replica.confirmed(&order).await },
+    );
+    service.listen(
         checkout.clone(),
-        |checkout, event: OrderCancelled| async move { checkout.order_cancelled(&event).await },
-        token.clone(),
-    ));
-    background.add(
-        bus.answer(
-            SERVICE,
+        |checkout, order: OrderCancelled| async move { checkout.order_cancelled(&order).await },
+    );
+    service
+        .answer(
             checkout.clone(),
             |checkout, query: ClosePayment| async move { checkout.close(&query.order_id).await },
-            token,
         )
-        .await?,
-    );
-    Ok(())
+        .await
 }

@@ -20,19 +20,16 @@ pub async fn spawn_app() -> TestApp {
     let bus = testkit::fresh_bus().await;
     let stripe_key = testkit::unique_name("sk_test");
     let settings = Settings {
-        http: testkit::http_settings(),
-        mongo_url: testkit::fresh_mongo_url("payments"),
-        events: testkit::event_settings(&bus),
+        service: testkit::event_service_settings("payments", &bus),
         stripe_key: stripe_key.clone().into(),
         stripe_api_base: Some(testkit::stripe_api_base()),
-        relay_events: true,
     };
     let app = Application::build(settings.clone())
         .await
         .expect("payments starts");
     TestApp {
         api: testkit::serve(app),
-        db: common::mongo::connect(&settings.mongo_url, "payments")
+        db: common::mongo::connect(&settings.service.mongo_url, "payments")
             .await
             .unwrap(),
         bus,

@@ -16,12 +16,7 @@ pub struct TestApp {
 
 pub async fn spawn_app() -> TestApp {
     let bus = testkit::fresh_bus().await;
-    let settings = Settings {
-        http: testkit::http_settings(),
-        mongo_url: testkit::fresh_mongo_url("tickets"),
-        events: testkit::event_settings(&bus),
-        relay_events: true,
-    };
+    let settings = testkit::event_service_settings("tickets", &bus);
     spawn_with(settings, bus).await
 }
 
