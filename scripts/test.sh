@@ -26,6 +26,9 @@ set -euo pipefail
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO_ROOT"
+# A CI run builds from scratch once: incremental compilation would only add time and several
+# GiB of disk.
+if [[ -n ${CI:-} ]]; then export CARGO_INCREMENTAL=0; fi
 export INFRA_DIR=${INFRA_DIR:-$REPO_ROOT/target/infra-test}
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 THREADS=${TEST_THREADS:-8}
