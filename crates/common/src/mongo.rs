@@ -54,6 +54,26 @@ pub fn is_duplicate_key(error: &mongodb::error::Error) -> bool {
     }
 }
 
+/// Turns a unique-index violation into a domain error (`ResultExt::on_duplicate_key`): the
+/// index is the rule, the error says which rule was hit.
+pub trait ResultExt<T> {
+    fn on_duplicate_key<E>(self, error: impl FnOnce() -> E) -> Result<T, E>
+    where
+        E: From<mongodb::error::Error>;
+}
+
+impl<T> ResultExt<T> for mongodb::error::Result<T> {
+    fn on_duplicate_key<E>(self, error: impl FnOnce() -> E) -> Result<T, E>
+    where
+        E: From<mongodb::error::Error>,
+    {
+        self.map_err(|failure| match is_duplicate_key(&failure) {
+            true => error(),
+            false => failure.into(),
+        })
+    }
+}
+
 /// Pings the database; used by `/readyz`.
 pub async fn ping(db: &Database) -> Result<(), String> {
     db.run_command(bson::doc! { "ping": 1 })

@@ -1,6 +1,7 @@
 //! The orders service: reservations of tickets for a limited time.
 
 pub mod configuration;
+pub mod error;
 pub mod events;
 pub mod models;
 pub mod routes;

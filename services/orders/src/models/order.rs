@@ -12,7 +12,7 @@ use common::events::{
 };
 use common::input::parse_object_id;
 use common::money::Price;
-use common::mongo::{CollectionSchema, unique_index};
+use common::mongo::{CollectionSchema, ResultExt, unique_index};
 use common::{ApiError, ApiResult, JsonBody};
 use futures::TryStreamExt;
 use mongodb::{Collection, Database, IndexModel};
@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::ticket::TicketReplica;
+use crate::error::{OrderError, OrderResult};
 
 const TICKET_ID_REQUIRED: &str = "TicketId must be provided";
 const TICKET_VERSION_INVALID: &str = "TicketVersion must be a non-negative integer";
@@ -28,7 +29,6 @@ const WRITE_ATTEMPTS: usize = 5;
 /// Why an order was cancelled, as the API shows it (`reason`).
 pub const CANCELLED_BY_BUYER: &str = "cancelled by the buyer";
 pub const EXPIRED: &str = "expired";
-const OWN_TICKET: &str = "You cannot order your own ticket";
 
 /// What a buyer sends to reserve a ticket.
 #[derive(Debug, Clone)]
@@ -177,20 +177,20 @@ impl Orders {
     }
 
     /// Reserves the ticket for `user_id`; exactly one of any number of concurrent calls wins.
-    pub async fn reserve(&self, user_id: &str, request: OrderRequest) -> ApiResult<Order> {
+    pub async fn reserve(&self, user_id: &str, request: OrderRequest) -> OrderResult<Order> {
         let ticket = self
             .tickets
             .find(request.ticket_id)
             .await?
-            .ok_or(ApiError::NotFound)?;
+            .ok_or(OrderError::UnknownTicket)?;
         if ticket.seller_id == user_id {
-            return Err(ApiError::bad_request(OWN_TICKET));
+            return Err(OrderError::OwnTicket);
         }
         if request
             .ticket_version
             .is_some_and(|seen| seen != ticket.version)
         {
-            return Err(ApiError::Conflict("Ticket has changed".into()));
+            return Err(OrderError::TicketChanged);
         }
         // Whole milliseconds, so the stored time, the API and the event agree exactly.
         let expires_at = bson::DateTime::from_millis((Utc::now() + self.window).timestamp_millis());
@@ -211,20 +211,16 @@ impl Orders {
             outbox: Vec::new(),
         };
         order.outbox = outbox_of(&order.created_event());
-        match self.collection.insert_one(&order).await {
-            Ok(_) => {
-                self.outbox.wake();
-                order.outbox.clear();
-                Ok(order)
-            }
-            Err(error) if common::mongo::is_duplicate_key(&error) => {
-                Err(ApiError::bad_request("Ticket is already reserved"))
-            }
-            Err(error) => Err(error.into()),
-        }
+        self.collection
+            .insert_one(&order)
+            .await
+            .on_duplicate_key(|| OrderError::TicketReserved)?;
+        self.outbox.wake();
+        order.outbox.clear();
+        Ok(order)
     }
 
-    pub async fn of_user(&self, user_id: &str) -> ApiResult<Vec<Order>> {
+    pub async fn of_user(&self, user_id: &str) -> OrderResult<Vec<Order>> {
         let cursor = self
             .collection
             .find(doc! { "userId": user_id })
@@ -242,21 +238,21 @@ impl Orders {
     }
 
     /// The order, if it exists (404) and belongs to `user_id` (401).
-    pub async fn owned_by(&self, id: ObjectId, user_id: &str) -> ApiResult<Order> {
-        let order = self.find(id).await?.ok_or(ApiError::NotFound)?;
+    pub async fn owned_by(&self, id: ObjectId, user_id: &str) -> OrderResult<Order> {
+        let order = self.find(id).await?.ok_or(OrderError::NotFound)?;
         if order.user_id != user_id {
-            return Err(ApiError::NotAuthorized);
+            return Err(OrderError::NotOwner);
         }
         Ok(order)
     }
 
     /// Cancels a pending order for `reason` and frees its ticket; a cancelled one stays as it is
     /// (nothing published); a completed one is refused.
-    pub async fn cancel(&self, mut order: Order, reason: &str) -> ApiResult<()> {
+    pub async fn cancel(&self, mut order: Order, reason: &str) -> OrderResult<()> {
         for _ in 0..WRITE_ATTEMPTS {
             match order.status {
                 OrderStatus::Complete => {
-                    return Err(ApiError::bad_request("Cannot cancel a completed order"));
+                    return Err(OrderError::Completed);
                 }
                 OrderStatus::Cancelled => return Ok(()),
                 OrderStatus::Created | OrderStatus::AwaitingPayment => {}
@@ -284,9 +280,9 @@ impl Orders {
                 self.outbox.wake();
                 return Ok(());
             }
-            order = self.find(order.id).await?.ok_or(ApiError::NotFound)?;
+            order = self.find(order.id).await?.ok_or(OrderError::NotFound)?;
         }
-        Err(ApiError::Conflict("Order has changed".into()))
+        Err(OrderError::KeptChanging)
     }
 
     /// `expiration.complete`: an order still pending is cancelled, unless the payments service —
@@ -299,17 +295,14 @@ impl Orders {
         payment_state: impl Future<Output = Result<PaymentState, HandlerError>>,
     ) -> HandlerResult {
         let Some(order) = self.find(object_id(order_id)?).await? else {
-            return Err(HandlerError::reject(format!("unknown order {order_id}")));
+            return Err(OrderError::NotFound.into());
         };
         if !order.status.is_pending() {
             return Ok(());
         }
         match payment_state.await? {
             PaymentState::Paid => self.complete(order_id).await,
-            PaymentState::Closed => self
-                .cancel(order, EXPIRED)
-                .await
-                .map_err(HandlerError::from),
+            PaymentState::Closed => Ok(self.cancel(order, EXPIRED).await?),
         }
     }
 
@@ -349,7 +342,7 @@ impl Orders {
                 return Ok(());
             }
         }
-        Err(HandlerError::retry("order kept changing"))
+        Err(OrderError::KeptChanging.into())
     }
 
     /// `ticket.reservation-refused`: the seller changed the ticket after the version the order
@@ -367,7 +360,7 @@ impl Orders {
             "" => TICKET_CHANGED,
             reason => reason,
         };
-        self.cancel(order, reason).await.map_err(HandlerError::from)
+        Ok(self.cancel(order, reason).await?)
     }
 
     /// `payment.created`: the order is paid.
@@ -375,7 +368,7 @@ impl Orders {
         let id = object_id(order_id)?;
         for _ in 0..WRITE_ATTEMPTS {
             let Some(order) = self.find(id).await? else {
-                return Err(HandlerError::reject(format!("unknown order {order_id}")));
+                return Err(OrderError::NotFound.into());
             };
             match order.status {
                 OrderStatus::Complete => return Ok(()),
@@ -398,11 +391,10 @@ impl Orders {
                 return Ok(());
             }
         }
-        Err(HandlerError::retry("order kept changing"))
+        Err(OrderError::KeptChanging.into())
     }
 }
 
-fn object_id(raw: &str) -> Result<ObjectId, HandlerError> {
-    ObjectId::parse_str(raw)
-        .map_err(|_| HandlerError::reject(format!("malformed order id {raw:?}")))
+fn object_id(raw: &str) -> OrderResult<ObjectId> {
+    ObjectId::parse_str(raw).map_err(|_| OrderError::MalformedId(raw.to_owned()))
 }
