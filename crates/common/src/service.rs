@@ -103,12 +103,13 @@ impl EventService {
 
     /// Answers every `Q` with `answer(state, query)` until the service stops: see
     /// [`EventBus::answer`].
-    pub async fn answer<Q, S, H, Fut>(&mut self, state: S, answer: H) -> Result<(), BusError>
+    pub async fn answer<Q, S, H, Fut, E>(&mut self, state: S, answer: H) -> Result<(), BusError>
     where
         Q: Query,
         S: Clone + Send + Sync + 'static,
         H: Fn(S, Q) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<Q::Answer, String>> + Send + 'static,
+        Fut: Future<Output = Result<Q::Answer, E>> + Send + 'static,
+        E: std::fmt::Display,
     {
         let token = self.background.shutdown_token();
         let answering = self.bus.answer(self.name, state, answer, token).await?;

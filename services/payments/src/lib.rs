@@ -1,6 +1,7 @@
 //! The payments service: charges orders through Stripe, exactly once.
 
 pub mod configuration;
+pub mod error;
 pub mod events;
 pub mod models;
 pub mod routes;

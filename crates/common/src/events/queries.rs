@@ -79,9 +79,9 @@ impl EventBus {
     }
 
     /// Answers every `Q` with `answer(state, query)` until `shutdown`, as one of `service`'s
-    /// instances (a queue group: each question reaches one instance). An `Err` tells the asker
-    /// to try again later. Subscribed when this returns, so the service answers once it is up.
-    pub async fn answer<Q, S, H, Fut>(
+    /// instances (a queue group: each question reaches one instance). An `Err` (its text) tells
+    /// the asker to try again later. Subscribed when this returns, so the service answers once it is up.
+    pub async fn answer<Q, S, H, Fut, E>(
         &self,
         service: &str,
         state: S,
@@ -92,7 +92,8 @@ impl EventBus {
         Q: Query,
         S: Clone + Send + Sync + 'static,
         H: Fn(S, Q) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<Q::Answer, String>> + Send + 'static,
+        Fut: Future<Output = Result<Q::Answer, E>> + Send + 'static,
+        E: std::fmt::Display,
     {
         let bus = self.clone();
         let mut questions = self
@@ -124,7 +125,7 @@ impl EventBus {
                     let reply = match reply {
                         Some(reply) => match reply.await {
                             Ok(answer) => Reply::Answer(answer),
-                            Err(reason) => Reply::NotYet(reason),
+                            Err(reason) => Reply::NotYet(reason.to_string()),
                         },
                         None => Reply::NotYet("malformed question".to_owned()),
                     };

@@ -102,7 +102,7 @@ pub async fn payments_answering(bus: &EventBus, paid: Vec<String>) -> Cancellati
         "payments",
         Arc::new(paid),
         |paid, query: ClosePayment| async move {
-            Ok(if paid.contains(&query.order_id) {
+            Ok::<_, String>(if paid.contains(&query.order_id) {
                 PaymentState::Paid
             } else {
                 PaymentState::Closed

@@ -3,25 +3,23 @@
 use common::bson::{doc, oid::ObjectId};
 use common::events::outbox::outbox_of;
 use common::events::{
-    HandlerError, HandlerResult, OrderCancelled, OrderStatus, Outbox, PaymentCreated, PaymentState,
-    PendingEvent,
+    HandlerResult, OrderCancelled, OrderStatus, Outbox, PaymentCreated, PaymentState, PendingEvent,
 };
 use common::input::parse_object_id;
-use common::mongo::{CollectionSchema, unique_index};
+use common::mongo::{CollectionSchema, ResultExt, unique_index};
 use common::{ApiError, ApiResult, JsonBody};
 use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 
 use super::order::{Closing, Order, OrderReplica, STALE_CLAIM};
+use crate::error::{PaymentError, PaymentResult};
 use crate::stripe::{ChargeOutcome, Payments as Stripe};
 
 const ORDER_ID_REQUIRED: &str = "orderId is required";
-const NOT_CONFIRMED: &str = "The reservation is not confirmed yet; try again in a moment";
 /// How long a payment waits for the order's reservation to be confirmed.
 const CONFIRMATION_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 const CONFIRMATION_POLL: std::time::Duration = std::time::Duration::from_millis(20);
 const TOKEN_REQUIRED: &str = "token is required";
-const CHARGE_FAILED: &str = "The card could not be charged; try again or use another card";
 /// Card tokens are short; the bound keeps the idempotency key within Stripe's 255 characters.
 const MAX_TOKEN_CHARS: usize = 200;
 
@@ -55,12 +53,12 @@ impl PaymentRequest {
             ])),
         }
     }
+}
 
-    /// The same order and card always give the same key, so a retried request is answered
-    /// with the first charge; another card after a decline gets a key of its own.
-    pub fn idempotency_key(&self) -> String {
-        format!("payment:{}:{}", self.order_id.to_hex(), self.token)
-    }
+/// The same order and card always give the same key, so a retried request is answered with the
+/// first charge; another card after a decline gets a key of its own.
+pub fn idempotency_key(order_id: ObjectId, token: &str) -> String {
+    format!("payment:{}:{token}", order_id.to_hex())
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -107,29 +105,18 @@ impl Checkout {
         }
     }
 
-    /// Charges the caller's order once: 201 with the payment, or why not.
-    pub async fn pay(&self, user_id: &str, request: PaymentRequest) -> ApiResult<Payment> {
-        let order = self
-            .orders
-            .find(request.order_id)
-            .await?
-            .ok_or(ApiError::NotFound)?;
+    /// Charges the caller's order once: the payment, or why not.
+    pub async fn pay(&self, user_id: &str, request: PaymentRequest) -> PaymentResult<Payment> {
+        let order = self.find(request.order_id).await?;
         if order.user_id != user_id {
-            return Err(ApiError::NotAuthorized);
+            return Err(PaymentError::NotOwner);
         }
         self.refuse_unpayable(&order).await?;
         let order = self.confirmed(order).await?;
         if !self.orders.claim(&order, &request.token).await? {
             // Someone else is paying, or the order changed since we read it.
-            let order = self
-                .orders
-                .find(order.id)
-                .await?
-                .ok_or(ApiError::NotFound)?;
-            self.refuse_unpayable(&order).await?;
-            return Err(ApiError::bad_request(
-                "A payment for this order is already in progress",
-            ));
+            self.refuse_unpayable(&self.find(order.id).await?).await?;
+            return Err(PaymentError::InProgress);
         }
         if let Some(stale) = order
             .claim
@@ -137,74 +124,64 @@ impl Checkout {
             .filter(|stale| stale.token != request.token)
         {
             // A payment died holding the claim: finish (or rule out) its charge before a new one.
-            let earlier = PaymentRequest {
-                order_id: order.id,
-                token: stale.token.clone(),
-            };
-            if let ChargeOutcome::Charged(stripe_id) = self
-                .stripe
-                .charge(
-                    &earlier.order_id.to_hex(),
-                    order.price(),
-                    &earlier.token,
-                    &earlier.idempotency_key(),
-                )
-                .await
-            {
+            if let ChargeOutcome::Charged(stripe_id) = self.charge(&order, &stale.token).await {
                 self.record(&order, stripe_id).await?;
-                return Err(ApiError::bad_request("Order is already paid"));
+                return Err(PaymentError::AlreadyPaid);
             }
         }
-        match self
-            .stripe
-            .charge(
-                &request.order_id.to_hex(),
-                order.price(),
-                &request.token,
-                &request.idempotency_key(),
-            )
-            .await
-        {
+        match self.charge(&order, &request.token).await {
             ChargeOutcome::Charged(stripe_id) => {
                 let payment = self.record(&order, stripe_id).await?;
-                // The order may have been cancelled (expired) while the card was charged; the
-                // cancellation's listener refunds too, so whichever comes second does it.
+                // The order may have been cancelled (its reservation refused) while the card was
+                // charged; the cancellation's listener refunds too, so whichever comes second
+                // does it.
                 if self.refund_if_cancelled(order.id).await? {
-                    return Err(ApiError::bad_request("Cannot pay for a cancelled order"));
+                    return Err(PaymentError::Cancelled);
                 }
                 Ok(payment)
             }
             ChargeOutcome::Declined(message) => {
                 self.orders.release(order.id, &request.token).await?;
-                Err(ApiError::PaymentRefused(message))
+                Err(PaymentError::Declined(message))
             }
             ChargeOutcome::Failed(error) => {
                 // Nothing charged: the order is free for another attempt, with any card.
                 tracing::warn!(order = %order.id, %error, "the processor failed the charge");
                 self.orders.release(order.id, &request.token).await?;
-                Err(ApiError::PaymentRefused(CHARGE_FAILED.into()))
+                Err(PaymentError::ChargeFailed)
             }
             // Money may have moved: keep the claim, so only a retry of this very payment (same
-            // idempotency key) or a stale-claim recovery can go on.
-            ChargeOutcome::Unknown(error) => {
-                Err(ApiError::Unavailable(anyhow::anyhow!("Stripe: {error}")))
-            }
+            // idempotency key) or the settler can go on.
+            ChargeOutcome::Unknown(error) => Err(PaymentError::Processor(error)),
         }
+    }
+
+    /// Charges the order's price to `token`, under the key of that order and card.
+    async fn charge(&self, order: &Order, token: &str) -> ChargeOutcome {
+        let key = idempotency_key(order.id, token);
+        self.stripe
+            .charge(&order.id.to_hex(), order.price(), token, &key)
+            .await
+    }
+
+    async fn find(&self, order_id: ObjectId) -> PaymentResult<Order> {
+        self.orders
+            .find(order_id)
+            .await?
+            .ok_or(PaymentError::NotFound)
     }
 
     /// `order.cancelled`: the replica follows, and a payment that beat the cancellation to the
     /// order is refunded.
     pub async fn order_cancelled(&self, event: &OrderCancelled) -> HandlerResult {
         self.orders.cancelled(event).await?;
-        let id = ObjectId::parse_str(&event.id)
-            .map_err(|_| HandlerError::reject(format!("malformed order id {:?}", event.id)))?;
-        self.refund_if_cancelled(id).await?;
+        self.refund_if_cancelled(object_id(&event.id)?).await?;
         Ok(())
     }
 
     /// Refunds the order's payment if the order is cancelled and the payment not yet refunded;
     /// whether the order is cancelled and paid (so refunded, now or before).
-    async fn refund_if_cancelled(&self, order_id: ObjectId) -> ApiResult<bool> {
+    async fn refund_if_cancelled(&self, order_id: ObjectId) -> PaymentResult<bool> {
         let cancelled = self
             .orders
             .find(order_id)
@@ -215,13 +192,11 @@ impl Checkout {
         };
         if payment.refund_id.is_none() {
             let key = format!("refund:{}", payment.order_id);
-            let refund_id =
-                self.stripe
-                    .refund(&payment.stripe_id, &key)
-                    .await
-                    .map_err(|error| {
-                        ApiError::Unavailable(anyhow::anyhow!("Stripe refund: {error}"))
-                    })?;
+            let refund_id = self
+                .stripe
+                .refund(&payment.stripe_id, &key)
+                .await
+                .map_err(|error| PaymentError::Processor(format!("refund: {error}")))?;
             tracing::warn!(order = %payment.order_id, %refund_id, "paid order was cancelled: refunded");
             self.payments
                 .update_one(
@@ -237,43 +212,33 @@ impl Checkout {
     /// which normally follows its creation within milliseconds: waited for up to
     /// [`CONFIRMATION_WAIT`], then 409, so no card is charged for a reservation that may still be
     /// refused. Never past the order's expiry: its expiration cancels it then.
-    async fn confirmed(&self, mut order: Order) -> ApiResult<Order> {
+    async fn confirmed(&self, mut order: Order) -> PaymentResult<Order> {
         let deadline = tokio::time::Instant::now() + CONFIRMATION_WAIT;
         while order.status == OrderStatus::Created {
-            if order
-                .expires_at
-                .is_some_and(|expires_at| expires_at.to_chrono() <= chrono::Utc::now())
-            {
-                return Err(ApiError::bad_request("Cannot pay for a cancelled order"));
+            if window_passed(&order) {
+                return Err(PaymentError::Cancelled);
             }
             if tokio::time::Instant::now() >= deadline {
-                return Err(ApiError::Conflict(NOT_CONFIRMED.into()));
+                return Err(PaymentError::NotConfirmed);
             }
             tokio::time::sleep(CONFIRMATION_POLL).await;
-            order = self
-                .orders
-                .find(order.id)
-                .await?
-                .ok_or(ApiError::NotFound)?;
+            order = self.find(order.id).await?;
         }
         self.refuse_unpayable(&order).await?;
         Ok(order)
     }
 
-    async fn refuse_unpayable(&self, order: &Order) -> ApiResult<()> {
+    async fn refuse_unpayable(&self, order: &Order) -> PaymentResult<()> {
         if order.status == OrderStatus::Complete {
-            return Err(ApiError::bad_request("Order is already paid"));
+            return Err(PaymentError::AlreadyPaid);
         }
         if self.paid(order.id).await?.is_some() {
             // Recorded by a payment that died before it marked the replica paid: finish that.
             self.orders.paid(order.id).await?;
-            return Err(ApiError::bad_request("Order is already paid"));
+            return Err(PaymentError::AlreadyPaid);
         }
-        let window_passed = order
-            .expires_at
-            .is_some_and(|expires_at| expires_at.to_chrono() <= chrono::Utc::now());
-        if order.status == OrderStatus::Cancelled || order.closed || window_passed {
-            return Err(ApiError::bad_request("Cannot pay for a cancelled order"));
+        if order.status == OrderStatus::Cancelled || order.closed || window_passed(order) {
+            return Err(PaymentError::Cancelled);
         }
         Ok(())
     }
@@ -285,7 +250,7 @@ impl Checkout {
     }
 
     /// Settles payments that died holding their claim (a crash between charging and recording).
-    pub async fn settle_stale_claims(&self) -> ApiResult<()> {
+    pub async fn settle_stale_claims(&self) -> PaymentResult<()> {
         for order in self.orders.stale_claims().await? {
             self.settle(&order).await?;
         }
@@ -296,25 +261,12 @@ impl Checkout {
     /// idempotency key, so Stripe answers with what happened (or makes it happen, as the buyer
     /// asked), then records it — refunded if the order was cancelled meanwhile — or frees the
     /// order after a decline. `false` when Stripe can not tell yet.
-    async fn settle(&self, order: &Order) -> ApiResult<bool> {
+    async fn settle(&self, order: &Order) -> PaymentResult<bool> {
         let Some(claim) = order.claim.clone() else {
             return Ok(true);
         };
         if self.paid(order.id).await?.is_none() {
-            let request = PaymentRequest {
-                order_id: order.id,
-                token: claim.token.clone(),
-            };
-            let outcome = self
-                .stripe
-                .charge(
-                    &order.id.to_hex(),
-                    order.price(),
-                    &claim.token,
-                    &request.idempotency_key(),
-                )
-                .await;
-            match outcome {
+            match self.charge(order, &claim.token).await {
                 ChargeOutcome::Charged(stripe_id) => {
                     self.record(order, stripe_id).await?;
                 }
@@ -332,35 +284,31 @@ impl Checkout {
     }
 
     /// The order's window has passed (the orders service asks,
-    /// [`common::events::ClosePayment`]): closes it to
-    /// payment and says whether it was paid. A payment in progress finishes first (the asker
-    /// retries); one that died mid-way is settled now.
-    pub async fn close(&self, order_id: &str) -> Result<PaymentState, String> {
-        let id = ObjectId::parse_str(order_id)
-            .map_err(|_| format!("malformed order id {order_id:?}"))?;
-        let unavailable =
-            |error: &dyn std::fmt::Display| format!("payments can not tell yet: {error}");
-        let closing = self.orders.close(id).await.map_err(|e| unavailable(&e))?;
+    /// [`common::events::ClosePayment`]): closes it to payment and says whether it was paid. A
+    /// payment in progress finishes first (the asker retries); one that died mid-way is settled
+    /// now.
+    pub async fn close(&self, order_id: &str) -> PaymentResult<PaymentState> {
+        let id = object_id(order_id)?;
+        let closing = self.orders.close(id).await?;
         // Recorded payments win, whether or not a claim still holds the order: a payment is
         // recorded while its claim holds the order, and `close` takes none while one does.
-        if self.paid(id).await.map_err(|e| unavailable(&e))?.is_some() {
-            self.orders.paid(id).await.map_err(|e| unavailable(&e))?;
+        if self.paid(id).await?.is_some() {
+            self.orders.paid(id).await?;
             return Ok(PaymentState::Paid);
         }
         match closing {
             Closing::Closed => Ok(PaymentState::Closed),
             Closing::Held(claim) if claim.at.to_chrono() < chrono::Utc::now() - STALE_CLAIM => {
-                if let Some(order) = self.orders.find(id).await.map_err(|e| unavailable(&e))? {
-                    self.settle(&order).await.map_err(|e| unavailable(&e))?;
-                }
-                Err("a payment that died mid-way was settled; ask again".to_owned())
+                self.settle(&self.find(id).await?).await?;
+                // Settled (or not yet): asked again, the answer is the recorded one.
+                Err(PaymentError::InProgress)
             }
-            Closing::Held(_) => Err("a payment for the order is in progress".to_owned()),
+            Closing::Held(_) => Err(PaymentError::InProgress),
         }
     }
 
     /// Stores the payment with its `payment.created` event; a retry finds the first record.
-    async fn record(&self, order: &Order, stripe_id: String) -> ApiResult<Payment> {
+    async fn record(&self, order: &Order, stripe_id: String) -> PaymentResult<Payment> {
         let mut payment = Payment {
             id: ObjectId::new(),
             order_id: order.id.to_hex(),
@@ -373,17 +321,32 @@ impl Checkout {
             order_id: payment.order_id.clone(),
             stripe_id: payment.stripe_id.clone(),
         });
-        match self.payments.insert_one(&payment).await {
+        let recorded = self
+            .payments
+            .insert_one(&payment)
+            .await
+            .on_duplicate_key(|| PaymentError::AlreadyPaid);
+        match recorded {
             Ok(_) => {
                 self.outbox.wake();
                 self.orders.paid(order.id).await?;
                 Ok(payment)
             }
-            Err(error) if common::mongo::is_duplicate_key(&error) => self
-                .paid(order.id)
-                .await?
-                .ok_or_else(|| ApiError::internal(error)),
-            Err(error) => Err(error.into()),
+            // Recorded by an earlier attempt: that record is the payment.
+            Err(PaymentError::AlreadyPaid) => {
+                self.paid(order.id).await?.ok_or(PaymentError::NotFound)
+            }
+            Err(error) => Err(error),
         }
     }
+}
+
+fn window_passed(order: &Order) -> bool {
+    order
+        .expires_at
+        .is_some_and(|expires_at| expires_at.to_chrono() <= chrono::Utc::now())
+}
+
+fn object_id(raw: &str) -> PaymentResult<ObjectId> {
+    ObjectId::parse_str(raw).map_err(|_| PaymentError::MalformedId(raw.to_owned()))
 }
