@@ -74,12 +74,6 @@ impl From<mongodb::error::Error> for HandlerError {
     }
 }
 
-impl From<crate::ApiError> for HandlerError {
-    fn from(error: crate::ApiError) -> Self {
-        HandlerError::Retry(error.into())
-    }
-}
-
 pub type HandlerResult = Result<(), HandlerError>;
 
 /// The delay before a failed message is delivered again: 100 ms doubling to 2 s. Short at the
