@@ -1,5 +1,5 @@
 use common::http::Readiness;
-use common::service::{Server, StartupError};
+use common::service::{Ports, Server, StartupError};
 use common::tasks::BackgroundTasks;
 
 use crate::api::Api;
@@ -26,7 +26,10 @@ impl Application {
         // service, and an API outage is better told on a friendly page than by vanishing.
         Server::bind(
             "client",
-            settings.port,
+            Ports {
+                http: settings.port,
+                metrics: settings.metrics_port,
+            },
             routes::router(state),
             Readiness::new(),
             BackgroundTasks::new(),

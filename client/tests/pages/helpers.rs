@@ -176,6 +176,7 @@ pub async fn spawn_app_with_stripe(stripe_publishable_key: Option<&str>) -> Test
     tokio::spawn(async move { axum::serve(listener, router).await });
     let settings = Settings {
         port: 0,
+        metrics_port: Some(0),
         api_url,
         api_host: Some(API_HOST.to_owned()),
         stripe_publishable_key: stripe_publishable_key.map(str::to_owned),
@@ -190,6 +191,7 @@ pub async fn spawn_app_without_api() -> TestApp {
     drop(unused);
     let settings = Settings {
         port: 0,
+        metrics_port: Some(0),
         api_url,
         api_host: None,
         stripe_publishable_key: None,

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes, HttpBody};
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, MatchedPath};
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, EXPECT, HeaderValue, TRANSFER_ENCODING};
 use axum::http::{Request, StatusCode};
 use axum::middleware::Next;
@@ -122,9 +122,33 @@ pub fn app(api: Router, readiness: Readiness) -> Router {
 }
 
 /// The per-request part of the shell: reads the whole body first ([`read_whole_body`]), then
-/// gives axum's own bare error answers the contract's shape ([`contract_shape`]).
+/// gives axum's own bare error answers the contract's shape ([`contract_shape`]), and counts the
+/// request with its time ([`crate::metrics::HTTP_REQUESTS`]).
 async fn whole_body_and_contract_shape(request: Request<Body>, next: Next) -> Response {
-    contract_shape(read_whole_body(request, next).await).await
+    let started = std::time::Instant::now();
+    let method = request.method().as_str().to_owned();
+    // The route's pattern (`/api/tickets/{id}`), not the path: one series per route.
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str)
+        .to_owned();
+    let response = contract_shape(read_whole_body(request, next).await).await;
+    let status = response.status().as_u16().to_string();
+    crate::metrics::histogram!(
+        crate::metrics::HTTP_REQUEST_DURATION,
+        "method" => method.clone(),
+        "route" => route.clone()
+    )
+    .record(started.elapsed());
+    crate::metrics::counter!(
+        crate::metrics::HTTP_REQUESTS,
+        "method" => method,
+        "route" => route,
+        "status" => status
+    )
+    .increment(1);
+    response
 }
 
 /// Gives the bare error answers axum produces itself (405 for a wrong method) the contract's

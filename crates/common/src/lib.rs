@@ -4,6 +4,7 @@ pub mod error;
 pub mod events;
 pub mod http;
 pub mod input;
+pub mod metrics;
 pub mod money;
 pub mod mongo;
 pub mod service;

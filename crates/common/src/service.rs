@@ -51,6 +51,7 @@ impl EventService {
         settings: &EventServiceSettings,
         schema: &[CollectionSchema],
     ) -> Result<Self, StartupError> {
+        crate::metrics::recorder();
         let events = &settings.events;
         let db = crate::mongo::connect(&settings.mongo_url, name).await?;
         let schema: Vec<CollectionSchema> = schema
@@ -127,7 +128,14 @@ impl EventService {
         let readiness = Readiness::new()
             .mongo(self.db.clone())
             .nats(self.bus.client().clone());
-        Server::bind(self.name, self.http.port, api, readiness, self.background).await
+        Server::bind(
+            self.name,
+            self.http.ports(),
+            api,
+            readiness,
+            self.background,
+        )
+        .await
     }
 }
 
@@ -149,30 +157,49 @@ where
     );
 }
 
+/// The ports a service listens on: its API, and its metrics when `metrics` is set (0 picks a
+/// free one for either).
+#[derive(Debug, Clone, Copy)]
+pub struct Ports {
+    pub http: u16,
+    pub metrics: Option<u16>,
+}
+
 /// A bound, ready-to-serve service.
 pub struct Server {
     listener: TcpListener,
     port: u16,
     router: Router,
+    metrics: Option<(TcpListener, u16)>,
     background: BackgroundTasks,
 }
 
 impl Server {
-    /// Wraps `api` with the shared HTTP shell and binds `port` (0 picks a free one).
+    /// Wraps `api` with the shared HTTP shell and binds its ports.
     pub async fn bind(
         service: &str,
-        port: u16,
+        ports: Ports,
         api: Router,
         readiness: Readiness,
         background: BackgroundTasks,
     ) -> Result<Self, StartupError> {
+        crate::metrics::recorder();
         let router = crate::http::app(api, readiness);
-        let (listener, address) = bind(port).await?;
+        let (listener, address) = bind(ports.http).await?;
         tracing::info!(%address, "{service} listening");
+        let metrics = match ports.metrics {
+            Some(port) => {
+                let (listener, address) = bind(port).await?;
+                tracing::info!(%address, "{service} serves its metrics at /metrics");
+                Some((listener, address.port()))
+            }
+            None => None,
+        };
         Ok(Self {
             listener,
             port: address.port(),
             router,
+            metrics,
             background,
         })
     }
@@ -181,12 +208,28 @@ impl Server {
         self.port
     }
 
+    /// The port of `GET /metrics`, when the service serves its metrics.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(_, port)| *port)
+    }
+
     /// Serves until `shutdown`, then stops the background work after what it holds.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let stopped = tokio_util::sync::CancellationToken::new();
+        if let Some((listener, _)) = self.metrics {
+            let stopped = stopped.clone();
+            tokio::spawn(async move {
+                let shutdown = async move { stopped.cancelled().await };
+                if let Err(error) = serve(listener, crate::metrics::router(), shutdown).await {
+                    tracing::error!(%error, "the metrics port stopped serving");
+                }
+            });
+        }
         let served = serve(self.listener, self.router, shutdown).await;
+        stopped.cancel();
         self.background.stop().await;
         served
     }

@@ -61,6 +61,8 @@ where
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
     pub port: u16,
+    /// Where `GET /metrics` is served (`METRICS_PORT`); unset, nowhere.
+    pub metrics_port: Option<u16>,
     /// Signs and checks session tokens; `Debug` shows it redacted.
     pub jwt_key: SecretString,
     pub cookie_secure: bool,
@@ -70,9 +72,25 @@ impl HttpSettings {
     pub fn from_env() -> Result<Self, SettingError> {
         Ok(Self {
             port: optional("PORT", 3000)?,
+            metrics_port: metrics_port()?,
             jwt_key: required("JWT_KEY")?.into(),
             cookie_secure: optional("COOKIE_SECURE", false)?,
         })
+    }
+
+    pub fn ports(&self) -> crate::service::Ports {
+        crate::service::Ports {
+            http: self.port,
+            metrics: self.metrics_port,
+        }
+    }
+}
+
+/// `METRICS_PORT`: where a service serves `GET /metrics` (unset: it does not).
+pub fn metrics_port() -> Result<Option<u16>, SettingError> {
+    match std::env::var("METRICS_PORT") {
+        Ok(value) if !value.trim().is_empty() => parse("METRICS_PORT", &value).map(Some),
+        _ => Ok(None),
     }
 }
 
@@ -131,6 +149,7 @@ mod tests {
     fn debug_output_does_not_show_the_jwt_key() {
         let settings = HttpSettings {
             port: 3000,
+            metrics_port: None,
             jwt_key: "a-very-secret-signing-key".into(),
             cookie_secure: true,
         };

@@ -249,6 +249,7 @@ pub fn event_settings(bus: &crate::events::EventBus) -> crate::settings::EventSe
 pub fn http_settings() -> crate::settings::HttpSettings {
     crate::settings::HttpSettings {
         port: 0,
+        metrics_port: Some(0),
         jwt_key: TEST_JWT_KEY.into(),
         cookie_secure: false,
     }
@@ -273,6 +274,69 @@ pub fn serve(server: crate::service::Server) -> TestClient {
     let port = server.port();
     tokio::spawn(server.run_until_stopped(std::future::pending()));
     TestClient::new(format!("http://127.0.0.1:{port}"))
+}
+
+/// Runs a built service in the background; returns a client for its API and one for its
+/// `/metrics` (the service must have a metrics port, as [`http_settings`] gives it).
+pub fn serve_with_metrics(server: crate::service::Server) -> (TestClient, MetricsClient) {
+    let metrics = MetricsClient::of(&server);
+    (serve(server), metrics)
+}
+
+/// Reads a service's `GET /metrics`.
+///
+/// The recorder is the process's, so a test that runs several services sees their metrics
+/// together: tests compare a value before and after what they do.
+#[derive(Clone)]
+pub struct MetricsClient {
+    url: String,
+    http: reqwest::Client,
+}
+
+impl MetricsClient {
+    pub fn of(server: &crate::service::Server) -> Self {
+        let port = server
+            .metrics_port()
+            .expect("the service was given a metrics port");
+        Self {
+            url: format!("http://127.0.0.1:{port}/metrics"),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// The whole text, after checking it is served as Prometheus text.
+    pub async fn text(&self) -> String {
+        let response = self
+            .http
+            .get(&self.url)
+            .send()
+            .await
+            .expect("metrics served");
+        assert_eq!(response.status().as_u16(), 200);
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        assert!(content_type.starts_with("text/plain"), "{content_type}");
+        response.text().await.expect("metrics read")
+    }
+
+    /// A sample's value (see [`crate::metrics::sample`]); 0 when the series does not exist yet.
+    pub async fn value(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        crate::metrics::sample(&self.text().await, name, labels).unwrap_or(0.0)
+    }
+
+    /// Waits until the sample reaches `at_least` (what happens in the background is counted
+    /// after the test sees its effect); returns it.
+    pub async fn reaches(&self, name: &str, labels: &[(&str, &str)], at_least: f64) -> f64 {
+        eventually(&format!("{name}{labels:?} to reach {at_least}"), || async {
+            let value = self.value(name, labels).await;
+            (value >= at_least).then_some(value)
+        })
+        .await
+    }
 }
 
 /// A message stored in a stream, as a test inspects it.

@@ -27,7 +27,7 @@ impl Application {
         let readiness = Readiness::new().mongo(db);
         Server::bind(
             "auth",
-            settings.http.port,
+            settings.http.ports(),
             routes::router(state),
             readiness,
             BackgroundTasks::new(),

@@ -13,6 +13,7 @@ use apalis::prelude::{Data, TaskBuilder, TaskId, TaskSink};
 use apalis_redis::{Config, ConnectionManager, RedisStorage};
 use chrono::{DateTime, Utc};
 use common::events::{EventBus, ExpirationComplete, OrderCreated};
+use common::metrics::{self, counter};
 use serde::{Deserialize, Serialize};
 
 /// One order's expiry.
@@ -57,7 +58,9 @@ pub async fn schedule(queue: &mut ExpiryQueue, order: &OrderCreated) -> Result<(
     queue
         .push_task(task)
         .await
-        .map_err(|error| error.to_string())
+        .map_err(|error| error.to_string())?;
+    counter!(metrics::EXPIRATIONS_SCHEDULED).increment(1);
+    Ok(())
 }
 
 /// The delay before the next try to publish an expiration: 100 ms doubling to 10 s.
@@ -82,6 +85,7 @@ pub async fn expire(job: ExpireOrder, bus: Data<EventBus>) -> Result<(), String>
         attempt += 1;
         match bus.publish(&event).await {
             Ok(()) => {
+                counter!(metrics::EXPIRATIONS_FIRED).increment(1);
                 tracing::info!(order = %job.order_id, late_ms = (Utc::now() - job.expires_at).num_milliseconds(), "order expired");
                 return Ok(());
             }

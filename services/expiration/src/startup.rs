@@ -4,7 +4,7 @@ use apalis::prelude::{BackendExt, Monitor, WorkerBuilder};
 use axum::Router;
 use common::events::{EventBus, HandlerError, Namespace, OrderCreated};
 use common::http::Readiness;
-use common::service::{Server, StartupError};
+use common::service::{Ports, Server, StartupError};
 use common::tasks::BackgroundTasks;
 use tokio_util::sync::CancellationToken;
 
@@ -52,7 +52,11 @@ impl Application {
                         .map_err(|error| error.to_string())
                 }
             });
-        Server::bind(SERVICE, settings.port, Router::new(), readiness, background).await
+        let ports = Ports {
+            http: settings.port,
+            metrics: settings.metrics_port,
+        };
+        Server::bind(SERVICE, ports, Router::new(), readiness, background).await
     }
 }
 

@@ -32,6 +32,7 @@ mod tests {
             service: EventServiceSettings {
                 http: HttpSettings {
                     port: 0,
+                    metrics_port: None,
                     jwt_key: "jwt-key".into(),
                     cookie_secure: false,
                 },

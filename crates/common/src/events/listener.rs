@@ -23,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::bus::{DEAD_LETTER_STREAM, EventBus};
 use super::contracts::Event;
+use crate::metrics::{self, counter, gauge, histogram};
 
 /// How many times a message is delivered before it is set aside: with [`retry_delay`], about
 /// 75 s of retrying, enough to outlast a dependency's restart.
@@ -45,6 +46,24 @@ fn lane_of(key: &str) -> usize {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     key.hash(&mut hasher);
     (hasher.finish() % LANES as u64) as usize
+}
+
+/// How often a consumer's backlog in JetStream is read for [`metrics::CONSUMER_PENDING`].
+const PENDING_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Sets the consumer's pending gauge from JetStream: stored but not delivered, plus delivered
+/// but not acknowledged.
+async fn record_pending(
+    durable: &str,
+    consumer: &async_nats::jetstream::consumer::Consumer<pull::Config>,
+) {
+    match consumer.get_info().await {
+        Ok(info) => {
+            let pending = info.num_pending as f64 + info.num_ack_pending as f64;
+            gauge!(metrics::CONSUMER_PENDING, "consumer" => durable.to_owned()).set(pending);
+        }
+        Err(error) => tracing::debug!(consumer = %durable, %error, "consumer backlog not read"),
+    }
 }
 
 /// Why a handler did not finish a message.
@@ -199,9 +218,14 @@ impl EventBus {
             }));
             queues.push(queue);
         }
+        let mut measure = tokio::time::interval(PENDING_INTERVAL);
         let outcome = loop {
             let next = tokio::select! {
                 _ = shutdown.cancelled() => break Ok(()),
+                _ = measure.tick() => {
+                    record_pending(durable, &consumer).await;
+                    continue;
+                }
                 next = messages.next() => next,
             };
             match next {
@@ -238,21 +262,37 @@ impl EventBus {
         Fut: Future<Output = HandlerResult>,
     {
         let delivered = message.info().map(|info| info.delivered).unwrap_or(1);
+        counter!(metrics::CONSUMER_DELIVERED, "consumer" => durable.to_owned()).increment(1);
+        if delivered > 1 {
+            counter!(metrics::CONSUMER_REDELIVERED, "consumer" => durable.to_owned()).increment(1);
+        }
+        let started = std::time::Instant::now();
         let outcome = match event {
             Ok(event) => handler(event).await,
             Err(error) => Err(HandlerError::reject(format!("malformed payload: {error}"))),
         };
+        let handled = |outcome: &'static str| {
+            histogram!(metrics::CONSUMER_HANDLER_DURATION, "consumer" => durable.to_owned(), "outcome" => outcome)
+                .record(started.elapsed());
+        };
         let ack = match outcome {
-            Ok(()) => AckKind::Ack,
+            Ok(()) => {
+                handled("handled");
+                AckKind::Ack
+            }
             Err(HandlerError::Retry(error)) if delivered < MAX_DELIVERIES => {
+                handled("retry");
                 tracing::debug!(consumer = %durable, delivered, error = %format!("{error:#}"), "will retry");
                 AckKind::Nak(Some(retry_delay(delivered)))
             }
             Err(error) => {
+                handled("dead_letter");
                 if self
                     .set_aside(durable, &message, delivered, &error.to_string())
                     .await
                 {
+                    counter!(metrics::CONSUMER_DEAD_LETTERED, "consumer" => durable.to_owned())
+                        .increment(1);
                     AckKind::Term
                 } else {
                     // Not copied anywhere yet: keep it in the stream rather than lose it.

@@ -27,6 +27,10 @@ pub const OUTBOX_FIELD: &str = "outbox";
 /// How often the relay looks for pending events when nothing woke it.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 
+/// How often the relay measures its backlog for the metrics (a query of its own, so not on
+/// every wake).
+const MEASURE_INTERVAL: Duration = Duration::from_secs(5);
+
 /// An event waiting in a document to be published.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PendingEvent {
@@ -35,6 +39,10 @@ pub struct PendingEvent {
     pub subject: String,
     /// The JSON payload, exactly as it will be published.
     pub payload: String,
+    /// When it was written: the relay reports the age of the oldest pending event. (Absent in
+    /// events written before it was recorded.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub written_at: Option<bson::DateTime>,
 }
 
 impl PendingEvent {
@@ -43,6 +51,7 @@ impl PendingEvent {
             id: event.message_id(),
             subject: E::SUBJECT.as_str().to_owned(),
             payload: serde_json::to_string(event).expect("event payloads always serialise"),
+            written_at: Some(bson::DateTime::now()),
         }
     }
 
@@ -115,9 +124,16 @@ impl OutboxRelay {
     /// Runs until `shutdown`, publishing pending events whenever woken and every second.
     pub fn spawn(self, shutdown: CancellationToken) -> JoinHandle<()> {
         tokio::spawn(async move {
+            let mut measured = tokio::time::Instant::now() - MEASURE_INTERVAL;
             loop {
                 if let Err(error) = self.publish_pending().await {
                     tracing::warn!(error = %format!("{error:#}"), "outbox relay will retry");
+                }
+                if measured.elapsed() >= MEASURE_INTERVAL {
+                    measured = tokio::time::Instant::now();
+                    if let Err(error) = self.measure_backlog().await {
+                        tracing::debug!(%error, "outbox backlog not measured");
+                    }
                 }
                 tokio::select! {
                     _ = shutdown.cancelled() => break,
@@ -126,6 +142,39 @@ impl OutboxRelay {
                 }
             }
         })
+    }
+
+    /// Sets the backlog gauges: how many events are pending, and how old the oldest is.
+    pub async fn measure_backlog(&self) -> anyhow::Result<()> {
+        let mut pending = 0usize;
+        let mut oldest: Option<bson::DateTime> = None;
+        for collection in &self.collections {
+            let mut documents = collection
+                .find(doc! { format!("{OUTBOX_FIELD}.id"): { "$exists": true } })
+                .projection(doc! { format!("{OUTBOX_FIELD}.written_at"): 1 })
+                .await?;
+            while let Some(document) = documents.try_next().await? {
+                let events = document
+                    .get_array(OUTBOX_FIELD)
+                    .map_or(&[][..], Vec::as_slice);
+                pending += events.len();
+                let written = events.iter().filter_map(|event| {
+                    event
+                        .as_document()?
+                        .get_datetime("written_at")
+                        .ok()
+                        .copied()
+                });
+                oldest = written.chain(oldest).min();
+            }
+        }
+        let age = oldest.map_or(Duration::ZERO, |oldest| {
+            let millis = bson::DateTime::now().timestamp_millis() - oldest.timestamp_millis();
+            Duration::from_millis(millis.max(0) as u64)
+        });
+        crate::metrics::gauge!(crate::metrics::OUTBOX_PENDING).set(pending as f64);
+        crate::metrics::gauge!(crate::metrics::OUTBOX_OLDEST_AGE).set(age.as_secs_f64());
+        Ok(())
     }
 
     /// Publishes every pending event once, in each document's order.

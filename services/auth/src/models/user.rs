@@ -6,6 +6,7 @@ use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use common::bson::{doc, oid::ObjectId};
+use common::metrics::{self, counter};
 use common::mongo::{CollectionSchema, unique_index};
 use common::{ApiError, ApiResult, JsonBody};
 use mongodb::{Collection, Database};
@@ -146,10 +147,13 @@ impl Users {
             password: hashed,
         };
         match self.collection.insert_one(&document).await {
-            Ok(_) => Ok(User {
-                id: document.id,
-                email: document.email,
-            }),
+            Ok(_) => {
+                counter!(metrics::SIGNUPS).increment(1);
+                Ok(User {
+                    id: document.id,
+                    email: document.email,
+                })
+            }
             Err(error) if common::mongo::is_duplicate_key(&error) => {
                 Err(ApiError::bad_request("Email in use"))
             }
@@ -175,7 +179,10 @@ impl Users {
                 id: user.id,
                 email: user.email,
             }),
-            _ => Err(ApiError::bad_request(INVALID_CREDENTIALS)),
+            _ => {
+                counter!(metrics::SIGNINS_FAILED).increment(1);
+                Err(ApiError::bad_request(INVALID_CREDENTIALS))
+            }
         }
     }
 }

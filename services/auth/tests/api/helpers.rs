@@ -1,12 +1,14 @@
 use auth::configuration::Settings;
 use auth::startup::Application;
-use common::testkit::{self, TestClient};
+use common::testkit::{self, MetricsClient, TestClient};
 use mongodb::Database;
 use serde_json::{Value, json};
 
 /// The auth service running on a random port against a fresh database of the shared server.
 pub struct TestApp {
     pub api: TestClient,
+    /// The service's `GET /metrics`.
+    pub metrics: MetricsClient,
     pub db: Database,
 }
 
@@ -17,8 +19,10 @@ pub async fn spawn_app() -> TestApp {
         mongo_url: mongo_url.clone(),
     };
     let app = Application::build(settings).await.expect("auth starts");
+    let (api, metrics) = testkit::serve_with_metrics(app);
     TestApp {
-        api: testkit::serve(app),
+        api,
+        metrics,
         db: common::mongo::connect(&mongo_url, "auth").await.unwrap(),
     }
 }

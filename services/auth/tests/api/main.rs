@@ -1,5 +1,6 @@
 mod currentuser;
 mod helpers;
+mod metrics;
 mod signin;
 mod signout;
 mod signup;

@@ -3,13 +3,17 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use common::bson::oid::ObjectId;
 use common::events::{EventBus, OrderCreated, OrderStatus, OrderTicket, Subject};
-use common::testkit::{self, eventually, status_and_json, stored_events, wait_for_events};
+use common::metrics::{EXPIRATIONS_FIRED, EXPIRATIONS_SCHEDULED};
+use common::testkit::{
+    self, MetricsClient, eventually, status_and_json, stored_events, wait_for_events,
+};
 use expiration::configuration::Settings;
 use expiration::startup::Application;
 use tokio::sync::oneshot;
 
 struct Running {
     port: u16,
+    metrics: MetricsClient,
     stop: oneshot::Sender<()>,
     stopped: tokio::task::JoinHandle<()>,
 }
@@ -17,6 +21,7 @@ struct Running {
 async fn start(bus: &EventBus) -> Running {
     let settings = Settings {
         port: 0,
+        metrics_port: Some(0),
         redis_url: testkit::redis_url(),
         events: testkit::event_settings(bus),
     };
@@ -24,6 +29,7 @@ async fn start(bus: &EventBus) -> Running {
         .await
         .expect("expiration starts");
     let port = app.port();
+    let metrics = MetricsClient::of(&app);
     let (stop, stopping) = oneshot::channel::<()>();
     let stopped = tokio::spawn(async move {
         app.run_until_stopped(async move {
@@ -34,6 +40,7 @@ async fn start(bus: &EventBus) -> Running {
     });
     Running {
         port,
+        metrics,
         stop,
         stopped,
     }
@@ -96,8 +103,11 @@ async fn an_order_expires_when_its_time_is_up_not_before() {
             .is_empty(),
         "not before its time"
     );
+    assert!(app.metrics.value(EXPIRATIONS_SCHEDULED, &[]).await >= 1.0);
+    assert_eq!(app.metrics.value(EXPIRATIONS_FIRED, &[]).await, 0.0);
     let events = wait_for_events(&bus, Subject::ExpirationComplete, 1).await;
     let announced_at = Utc::now();
+    app.metrics.reaches(EXPIRATIONS_FIRED, &[], 1.0).await;
     assert_eq!(
         events[0].payload,
         serde_json::json!({ "orderId": order.id })

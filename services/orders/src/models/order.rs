@@ -11,6 +11,7 @@ use common::events::{
     TicketReservationRefused, update_if_current,
 };
 use common::input::parse_object_id;
+use common::metrics::{self, counter};
 use common::money::Price;
 use common::mongo::{CollectionSchema, ResultExt, unique_index};
 use common::{ApiError, ApiResult, JsonBody};
@@ -217,6 +218,7 @@ impl Orders {
             .on_duplicate_key(|| OrderError::TicketReserved)?;
         self.outbox.wake();
         order.outbox.clear();
+        counted("created");
         Ok(order)
     }
 
@@ -278,6 +280,11 @@ impl Orders {
             .is_some()
             {
                 self.outbox.wake();
+                counted(match reason {
+                    EXPIRED => "expired",
+                    CANCELLED_BY_BUYER => "cancelled",
+                    _ => "refused",
+                });
                 return Ok(());
             }
             order = self.find(order.id).await?.ok_or(OrderError::NotFound)?;
@@ -339,6 +346,7 @@ impl Orders {
             .is_some()
             {
                 self.outbox.wake();
+                counted("confirmed");
                 return Ok(());
             }
         }
@@ -388,11 +396,17 @@ impl Orders {
                 .await?
                 .is_some()
             {
+                counted("completed");
                 return Ok(());
             }
         }
         Err(OrderError::KeptChanging.into())
     }
+}
+
+/// Counts an order reaching `outcome` ([`metrics::ORDERS`]), once: after the write that made it so.
+fn counted(outcome: &'static str) {
+    counter!(metrics::ORDERS, "outcome" => outcome).increment(1);
 }
 
 fn object_id(raw: &str) -> OrderResult<ObjectId> {

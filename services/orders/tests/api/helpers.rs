@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use common::bson::{Document, doc, oid::ObjectId};
 use common::events::{ClosePayment, EventBus, PaymentState, TicketCreated};
-use common::testkit::{self, TestClient, eventually, status_and_json};
+use common::testkit::{self, MetricsClient, TestClient, eventually, status_and_json};
 use mongodb::Database;
 use orders::configuration::Settings;
 use orders::startup::Application;
@@ -13,6 +13,8 @@ use tokio_util::sync::CancellationToken;
 /// The orders service on a random port, with a fresh database and its own NATS namespace.
 pub struct TestApp {
     pub api: TestClient,
+    /// The service's `GET /metrics`.
+    pub metrics: MetricsClient,
     pub db: Database,
     pub bus: EventBus,
 }
@@ -30,8 +32,10 @@ pub async fn spawn_with_window(window: Duration) -> TestApp {
     let app = Application::build(settings.clone())
         .await
         .expect("orders starts");
+    let (api, metrics) = testkit::serve_with_metrics(app);
     TestApp {
-        api: testkit::serve(app),
+        api,
+        metrics,
         db: common::mongo::connect(&settings.service.mongo_url, "orders")
             .await
             .unwrap(),

@@ -2,5 +2,6 @@ mod cancel;
 mod create;
 mod helpers;
 mod listeners;
+mod metrics;
 mod read;
 mod startup;

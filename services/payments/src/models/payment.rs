@@ -6,6 +6,7 @@ use common::events::{
     HandlerResult, OrderCancelled, OrderStatus, Outbox, PaymentCreated, PaymentState, PendingEvent,
 };
 use common::input::parse_object_id;
+use common::metrics::{self, counter};
 use common::mongo::{CollectionSchema, ResultExt, unique_index};
 use common::{ApiError, ApiResult, JsonBody};
 use mongodb::{Collection, Database};
@@ -141,12 +142,14 @@ impl Checkout {
                 Ok(payment)
             }
             ChargeOutcome::Declined(message) => {
+                counted("declined");
                 self.orders.release(order.id, &request.token).await?;
                 Err(PaymentError::Declined(message))
             }
             ChargeOutcome::Failed(error) => {
                 // Nothing charged: the order is free for another attempt, with any card.
                 tracing::warn!(order = %order.id, %error, "the processor failed the charge");
+                counted("failed");
                 self.orders.release(order.id, &request.token).await?;
                 Err(PaymentError::ChargeFailed)
             }
@@ -204,6 +207,7 @@ impl Checkout {
                     doc! { "$set": { "refundId": refund_id } },
                 )
                 .await?;
+            counted("refunded");
         }
         Ok(true)
     }
@@ -329,6 +333,7 @@ impl Checkout {
         match recorded {
             Ok(_) => {
                 self.outbox.wake();
+                counted("succeeded");
                 self.orders.paid(order.id).await?;
                 Ok(payment)
             }
@@ -349,4 +354,9 @@ fn window_passed(order: &Order) -> bool {
 
 fn object_id(raw: &str) -> PaymentResult<ObjectId> {
     ObjectId::parse_str(raw).map_err(|_| PaymentError::MalformedId(raw.to_owned()))
+}
+
+/// Counts a charge reaching `outcome` ([`metrics::PAYMENTS`]): after the write that records it.
+fn counted(outcome: &'static str) {
+    counter!(metrics::PAYMENTS, "outcome" => outcome).increment(1);
 }

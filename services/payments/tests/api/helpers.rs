@@ -1,7 +1,7 @@
 use chrono::Utc;
 use common::bson::{Document, doc, oid::ObjectId};
 use common::events::{EventBus, OrderConfirmed, OrderCreated, OrderStatus, OrderTicket, TicketRef};
-use common::testkit::{self, TestClient, eventually, status_and_json};
+use common::testkit::{self, MetricsClient, TestClient, eventually, status_and_json};
 use mongodb::Database;
 use payments::configuration::Settings;
 use payments::startup::Application;
@@ -11,6 +11,8 @@ use serde_json::{Value, json};
 /// charging through the shared Stripe mock.
 pub struct TestApp {
     pub api: TestClient,
+    /// The service's `GET /metrics`.
+    pub metrics: MetricsClient,
     pub db: Database,
     pub bus: EventBus,
     pub stripe_key: String,
@@ -27,8 +29,10 @@ pub async fn spawn_app() -> TestApp {
     let app = Application::build(settings.clone())
         .await
         .expect("payments starts");
+    let (api, metrics) = testkit::serve_with_metrics(app);
     TestApp {
-        api: testkit::serve(app),
+        api,
+        metrics,
         db: common::mongo::connect(&settings.service.mongo_url, "payments")
             .await
             .unwrap(),

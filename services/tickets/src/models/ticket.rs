@@ -6,6 +6,7 @@ use common::events::{
     HandlerError, HandlerResult, OrderCreated, Outbox, PendingEvent, TICKET_CHANGED, TicketCreated,
     TicketReservationRefused, TicketUpdated, update_if_current,
 };
+use common::metrics::{self, counter};
 use common::money::Price;
 use common::mongo::CollectionSchema;
 use common::{ApiError, ApiResult, JsonBody};
@@ -167,6 +168,7 @@ impl Tickets {
         });
         self.collection.insert_one(&ticket).await?;
         self.outbox.wake();
+        counter!(metrics::TICKETS_CREATED).increment(1);
         Ok(ticket)
     }
 
@@ -310,6 +312,7 @@ impl Tickets {
             == 1;
         if refused {
             self.outbox.wake();
+            counter!(metrics::RESERVATIONS_REFUSED).increment(1);
         }
         Ok(refused)
     }

@@ -1,6 +1,6 @@
 use common::bson::oid::ObjectId;
 use common::events::EventBus;
-use common::testkit::{self, TestClient, status_and_json};
+use common::testkit::{self, MetricsClient, TestClient, status_and_json};
 use mongodb::Database;
 use serde_json::{Value, json};
 use tickets::configuration::Settings;
@@ -9,6 +9,8 @@ use tickets::startup::Application;
 /// The tickets service on a random port, with a fresh database and its own NATS namespace.
 pub struct TestApp {
     pub api: TestClient,
+    /// The service's `GET /metrics`.
+    pub metrics: MetricsClient,
     pub db: Database,
     pub bus: EventBus,
     pub settings: Settings,
@@ -24,8 +26,10 @@ pub async fn spawn_with(settings: Settings, bus: EventBus) -> TestApp {
     let app = Application::build(settings.clone())
         .await
         .expect("tickets starts");
+    let (api, metrics) = testkit::serve_with_metrics(app);
     TestApp {
-        api: testkit::serve(app),
+        api,
+        metrics,
         db: common::mongo::connect(&settings.mongo_url, "tickets")
             .await
             .unwrap(),
