@@ -10,9 +10,7 @@ use tokio::net::TcpListener;
 use secrecy::ExposeSecret;
 
 use crate::Sessions;
-use crate::events::{
-    BusError, Event, EventBus, HandlerResult, Namespace, Outbox, OutboxRelay, Query,
-};
+use crate::events::{BusError, Event, EventBus, HandlerResult, Outbox, OutboxRelay, Query};
 use crate::http::{Readiness, bind, serve};
 use crate::mongo::CollectionSchema;
 use crate::settings::{EventServiceSettings, HttpSettings, or_exit};
@@ -63,8 +61,7 @@ impl EventService {
             })
             .collect();
         crate::mongo::prepare_when_reachable(&db, &schema).await?;
-        let bus =
-            EventBus::connect(&events.nats_url, Namespace::new(events.namespace.clone())).await?;
+        let bus = EventBus::from_settings(events).await?;
         let relay = OutboxRelay::new(
             bus.clone(),
             schema

@@ -108,13 +108,33 @@ pub struct EventSettings {
     pub nats_url: String,
     /// Prefix for streams and subjects; empty in production (see `events::Namespace`).
     pub namespace: String,
+    /// How many JetStream servers keep a copy of each stream the services create: 1 on a single
+    /// server, 3 on a three-node cluster (a stream then survives the loss of one node).
+    pub stream_replicas: usize,
 }
+
+/// JetStream keeps at most five copies of a stream.
+const MAX_STREAM_REPLICAS: usize = 5;
 
 impl EventSettings {
     pub fn from_env() -> Result<Self, SettingError> {
         Ok(Self {
             nats_url: required("NATS_URL")?,
             namespace: optional("NATS_NAMESPACE", String::new())?,
+            stream_replicas: stream_replicas(optional("NATS_STREAM_REPLICAS", 1)?)?,
+        })
+    }
+}
+
+/// `NATS_STREAM_REPLICAS` must be one JetStream can hold: 1 to 5.
+fn stream_replicas(replicas: usize) -> Result<usize, SettingError> {
+    if (1..=MAX_STREAM_REPLICAS).contains(&replicas) {
+        Ok(replicas)
+    } else {
+        Err(SettingError::Unusable {
+            name: "NATS_STREAM_REPLICAS",
+            value: replicas.to_string(),
+            reason: format!("JetStream keeps 1 to {MAX_STREAM_REPLICAS} copies of a stream"),
         })
     }
 }
@@ -156,5 +176,16 @@ mod tests {
         let printed = format!("{settings:?}");
         assert!(!printed.contains("a-very-secret-signing-key"), "{printed}");
         assert!(printed.contains("REDACTED"), "{printed}");
+    }
+
+    #[test]
+    fn stream_replicas_are_one_to_five() {
+        assert_eq!(stream_replicas(1).unwrap(), 1);
+        assert_eq!(stream_replicas(3).unwrap(), 3);
+        assert_eq!(stream_replicas(5).unwrap(), 5);
+        for bad in [0, 6] {
+            let error = stream_replicas(bad).unwrap_err().to_string();
+            assert!(error.contains("NATS_STREAM_REPLICAS"), "{bad}: {error}");
+        }
     }
 }

@@ -242,6 +242,7 @@ pub fn event_settings(bus: &crate::events::EventBus) -> crate::settings::EventSe
     crate::settings::EventSettings {
         nats_url: nats_url(),
         namespace: bus.namespace().prefix().to_owned(),
+        stream_replicas: 1,
     }
 }
 

@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use apalis::prelude::{BackendExt, Monitor, WorkerBuilder};
 use axum::Router;
-use common::events::{EventBus, HandlerError, Namespace, OrderCreated};
+use common::events::{EventBus, HandlerError, OrderCreated};
 use common::http::Readiness;
 use common::service::{Ports, Server, StartupError};
 use common::tasks::BackgroundTasks;
@@ -23,11 +23,7 @@ impl Application {
         let redis = apalis_redis::connect(settings.redis_url.as_str())
             .await
             .map_err(|error| StartupError::Other(format!("REDIS_URL is unusable: {error}")))?;
-        let bus = EventBus::connect(
-            &settings.events.nats_url,
-            Namespace::new(settings.events.namespace.clone()),
-        )
-        .await?;
+        let bus = EventBus::from_settings(&settings.events).await?;
         let queue = jobs::queue(redis.clone(), &settings.events.namespace);
         let mut background = BackgroundTasks::new();
         background.add(spawn_scheduler(

@@ -40,6 +40,7 @@ mod tests {
                 events: EventSettings {
                     nats_url: "nats://localhost".into(),
                     namespace: String::new(),
+                    stream_replicas: 1,
                 },
                 relay_events: true,
             },

@@ -6,6 +6,7 @@ use async_nats::jetstream::{self, message::PublishMessage, stream};
 use bytes::Bytes;
 
 use super::contracts::{Event, StreamName};
+use crate::settings::EventSettings;
 
 /// How long the streams remember message ids to drop re-published duplicates.
 pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
@@ -77,6 +78,8 @@ pub struct EventBus {
     client: async_nats::Client,
     jetstream: jetstream::Context,
     namespace: Namespace,
+    /// Copies of each stream this bus creates (`NATS_STREAM_REPLICAS`).
+    stream_replicas: usize,
 }
 
 impl EventBus {
@@ -95,7 +98,26 @@ impl EventBus {
             client,
             jetstream,
             namespace,
+            stream_replicas: 1,
         })
+    }
+
+    /// Connects as a service does: to `NATS_URL`, in `NATS_NAMESPACE`, creating streams with
+    /// `NATS_STREAM_REPLICAS` copies.
+    pub async fn from_settings(settings: &EventSettings) -> Result<Self, BusError> {
+        let bus = Self::connect(
+            &settings.nats_url,
+            Namespace::new(settings.namespace.clone()),
+        )
+        .await?;
+        Ok(bus.with_stream_replicas(settings.stream_replicas))
+    }
+
+    /// Creates (and updates) streams with this many copies; a cluster of at least that many
+    /// JetStream servers must be there to hold them.
+    pub fn with_stream_replicas(mut self, replicas: usize) -> Self {
+        self.stream_replicas = replicas;
+        self
     }
 
     pub fn client(&self) -> &async_nats::Client {
@@ -133,6 +155,7 @@ impl EventBus {
             subjects,
             storage: stream::StorageType::File,
             duplicate_window: DUPLICATE_WINDOW,
+            num_replicas: self.stream_replicas,
             ..Default::default()
         };
         self.jetstream
