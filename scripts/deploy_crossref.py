@@ -40,6 +40,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import yaml
+from deploy_scaling import check_scaling, mongo_hosts
 
 # The fleet, as the contract and the workspace define it.
 SERVICES = ["auth", "tickets", "orders", "payments", "expiration", "client"]
@@ -73,6 +74,7 @@ GENERIC_FN_NAMES = {"new", "from_env", "try_from_env", "load", "init", "default"
                     "config", "settings", "from_environment", "read", "env", "required", "optional"}
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"}
 OUR_IMAGE_PREFIX = "ticketing/"
+PRODUCTION_OVERLAY = "infra/overlays/production"
 
 
 class Report:
@@ -286,9 +288,12 @@ def main() -> int:
     ap.add_argument("--repo", default=str(Path(__file__).resolve().parent.parent))
     ap.add_argument("--rendered", help="output of `kubectl kustomize infra/k8s` (rendered now if omitted)")
     ap.add_argument("--kubectl", help="kubectl to render with (default: kubectl on PATH)")
+    ap.add_argument("--production", action="store_true",
+                    help="the render is infra/overlays/production: check its scaling (see deploy_scaling.py)")
     ap.add_argument("--strict", action="store_true", default=os.environ.get("DEPLOY_CROSSREF_STRICT") == "1",
                     help="a service crate that does not exist yet fails instead of being reported as pending")
     args = ap.parse_args()
+    production = args.production
     repo = Path(args.repo)
     r = Report()
 
@@ -538,7 +543,9 @@ def main() -> int:
         if "MONGO_URL" in env:
             url = urlsplit(env["MONGO_URL"]["value"] or "")
             q = parse_qs(url.query)
-            host = url.hostname or ""
+            # The first member; deploy_scaling checks the others of a multi-member URL.
+            first, _, first_port = mongo_hosts(env["MONGO_URL"]["value"] or "")[0][0].rpartition(":")
+            host, mongo_port = first, int(first_port)
             pod, _, gov = host.partition(".")
             sts = next((s for s in workloads.values() if s["kind"] == "StatefulSet"
                         and s["spec"].get("serviceName") == gov and pod.startswith(s["metadata"]["name"] + "-")), None)
@@ -554,8 +561,8 @@ def main() -> int:
                     why = f"pod {pod} does not exist (replicas {sts['spec'].get('replicas', 1)})"
                 elif gsvc.get("spec", {}).get("clusterIP") != "None":
                     why = f"Service {gov} is not headless, so {host} does not resolve"
-                elif not any(p.get("port") == (url.port or 27017) for p in gsvc["spec"].get("ports", [])):
-                    why = f"Service {gov} has no port {url.port or 27017}"
+                elif not any(p.get("port") == mongo_port for p in gsvc["spec"].get("ports", [])):
+                    why = f"Service {gov} has no port {mongo_port}"
                 elif rs is None or q.get("replicaSet", [None])[0] != rs.group(1):
                     why = f"replicaSet {q.get('replicaSet')} != mongod --replSet {rs and rs.group(1)}"
                 elif url.path.strip("/") != svc:
@@ -587,6 +594,15 @@ def main() -> int:
             r.check(env["COOKIE_SECURE"]["value"] == "true", f"Deployment {svc}: COOKIE_SECURE=true")
     r.check(sorted(mongo_users.values()) == sorted(MONGO_OWNERS),
             f"one MongoDB per owning service: {', '.join(f'{v}->{k}' for k, v in sorted(mongo_users.items()))}")
+
+    # --- Scaling: autoscalers, disruption budgets, clusters (deploy_scaling.py) ---------------------------
+    check_scaling(r, objs, workloads, services, {"pod_spec": pod_spec, "pod_labels": pod_labels,
+                                                 "env_map": env_map, "services": SERVICES}, production)
+    if production:
+        profile = next((p for p in skaffold.get("profiles") or [] if p.get("name") == "production"), {})
+        ppaths = profile.get("deploy", {}).get("kustomize", {}).get("paths", [])
+        r.check(ppaths == [PRODUCTION_OVERLAY], f"skaffold profile production deploys kustomize paths {ppaths}",
+                f"want [{PRODUCTION_OVERLAY!r}]")
 
     # --- Pod security, resources --------------------------------------------------------------------------
     for name, w in sorted(workloads.items()):

