@@ -9,6 +9,7 @@ use common::testkit::{
 };
 use expiration::configuration::Settings;
 use expiration::startup::Application;
+use futures::StreamExt;
 use tokio::sync::oneshot;
 
 struct Running {
@@ -179,4 +180,42 @@ fn expiration_refuses_to_start_without_its_settings() {
         ],
         "REDIS_URL",
     );
+}
+
+/// Two instances share the queue and the `order.created` consumer: every order is scheduled and
+/// fired once, by one of them. Counted on a core NATS subscription, which sees every publish
+/// (the stream would drop a second one by its message id and hide it).
+#[tokio::test]
+async fn two_instances_fire_each_expiry_once() {
+    const ORDERS: usize = 20;
+    let bus = testkit::fresh_bus().await;
+    let mut fired = bus
+        .client()
+        .subscribe(
+            bus.namespace()
+                .subject(Subject::ExpirationComplete.as_str()),
+        )
+        .await
+        .unwrap();
+    let instances = [start(&bus).await, start(&bus).await];
+    let expires_at = Utc::now() + chrono::Duration::seconds(2);
+    let mut ids = Vec::new();
+    for _ in 0..ORDERS {
+        let order = order_expiring_at(expires_at);
+        ids.push(order.id.clone());
+        bus.publish(&order).await.unwrap();
+    }
+    let mut seen: Vec<String> = Vec::new();
+    // Every expiry, then a quiet while in which a second firing would show.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while let Ok(Some(message)) = tokio::time::timeout_at(deadline, fired.next()).await {
+        let event: serde_json::Value = serde_json::from_slice(&message.payload).unwrap();
+        seen.push(event["orderId"].as_str().unwrap().to_owned());
+    }
+    seen.sort();
+    ids.sort();
+    assert_eq!(seen, ids, "each order's expiry published exactly once");
+    for instance in instances {
+        instance.stop().await;
+    }
 }
