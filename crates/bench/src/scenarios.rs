@@ -865,16 +865,18 @@ impl Bench {
         let client_db =
             common::mongo::connect(&self.s.fleet.mongo_url("tickets"), "tickets").await?;
         let collection: Collection<Document> = client_db.collection("tickets");
+        // The cheapest query that gives the listing's answer on SecantusDB: the filter alone, no
+        // sort and no projection (each costs the database more than the fetch), sorted here.
         let op: Op = Arc::new(move |_| {
             let collection = collection.clone();
             Box::pin(async move {
                 let cursor = collection
                     .find(doc! { "orderId": null })
-                    .sort(doc! { "_id": 1 })
-                    .projection(doc! { "outbox": 0, "cancelledOrders": 0 })
                     .await
                     .map_err(|e| e.to_string())?;
-                let all: Vec<Document> = cursor.try_collect().await.map_err(|e| e.to_string())?;
+                let mut all: Vec<Document> =
+                    cursor.try_collect().await.map_err(|e| e.to_string())?;
+                all.sort_unstable_by_key(|ticket| ticket.get_object_id("_id").ok());
                 if all.len() == 100 {
                     Ok(())
                 } else {
@@ -892,7 +894,7 @@ impl Bench {
         self.push(
             Row::from_sample(
                 "floor_find_100",
-                "raw driver: find 100 (same filter/sort)",
+                "raw driver: find 100 (cheapest equivalent: filter only, sorted in the client)",
                 "req",
                 &sample,
             )

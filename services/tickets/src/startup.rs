@@ -1,7 +1,8 @@
 use common::service::{EventService, Server, StartupError};
 
 use crate::configuration::Settings;
-use crate::events::listeners;
+use crate::events::{changes, listeners};
+use crate::models::listing::Listing;
 use crate::models::ticket::Tickets;
 use crate::routes;
 use crate::state::AppState;
@@ -11,7 +12,9 @@ pub struct Application;
 impl Application {
     pub async fn build(settings: Settings) -> Result<Server, StartupError> {
         let mut service = EventService::start("tickets", &settings, &[Tickets::schema()]).await?;
-        let tickets = Tickets::new(&service.db, service.outbox.clone());
+        let listing = Listing::new();
+        changes::spawn(&service.bus, &listing, &mut service.background);
+        let tickets = Tickets::new(&service.db, service.outbox.clone(), listing);
         listeners::spawn(&mut service, &tickets);
         let state = AppState {
             sessions: service.sessions(),

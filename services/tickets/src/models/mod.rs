@@ -1,1 +1,2 @@
+pub mod listing;
 pub mod ticket;

@@ -1,12 +1,12 @@
-use axum::Json;
 use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
 use common::ApiResult;
-use serde_json::Value;
 
 use crate::models::ticket::Tickets;
 
 /// `GET /api/tickets`: tickets not reserved, oldest first.
-pub async fn list_available(State(tickets): State<Tickets>) -> ApiResult<Json<Vec<Value>>> {
-    let available = tickets.available().await?;
-    Ok(Json(available.iter().map(|ticket| ticket.view()).collect()))
+pub async fn list_available(State(tickets): State<Tickets>) -> ApiResult<impl IntoResponse> {
+    let listing = tickets.available().await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], listing))
 }

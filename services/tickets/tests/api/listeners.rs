@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, new_id, spawn_app};
 
-fn order_for(ticket: &Value, order_id: &str) -> OrderCreated {
+pub fn order_for(ticket: &Value, order_id: &str) -> OrderCreated {
     OrderCreated {
         id: order_id.to_owned(),
         version: 0,

@@ -1,6 +1,7 @@
 mod create;
 mod helpers;
 mod listeners;
+mod listing;
 mod metrics;
 mod outbox;
 mod read;
