@@ -7,6 +7,7 @@
 //! latency, CPU per request, event lag, the purchase flow, memory and start-up time. The table
 //! goes to stdout, the JSON to `BENCH_OUT` (default `target/bench/report.json`).
 
+mod burst;
 mod cpu;
 mod floors;
 mod load;

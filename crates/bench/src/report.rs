@@ -193,6 +193,8 @@ pub struct Report {
     pub settings: serde_json::Value,
     pub rows: Vec<Row>,
     pub services: Vec<ServiceFootprint>,
+    /// Auth's memory around a burst of sign-ups, when the sign-up workload ran.
+    pub signup_burst: Option<crate::burst::SignupBurst>,
     pub noise: Noise,
     pub total_seconds: f64,
 }
@@ -339,6 +341,24 @@ impl Report {
                 verdict(s.idle_met),
                 verdict(s.load_met),
                 verdict(s.ready_met),
+            );
+        }
+        if let Some(b) = &self.signup_burst {
+            let _ = writeln!(
+                out,
+                "auth, {} sign-ups {} at a time ({:.1} s, {} failed): resident {} MiB before, {} MiB at the highest, {} MiB one second after  target ≤ 30 MiB after: {}",
+                b.signups,
+                b.parallel,
+                b.seconds,
+                b.failures,
+                opt(b.rss_before_mib, 1),
+                opt(b.rss_peak_mib, 1),
+                opt(b.rss_one_second_after_mib, 1),
+                match b.met() {
+                    Some(true) => "met",
+                    Some(false) => "MISSED",
+                    None => "-",
+                },
             );
         }
         let _ = writeln!(out);

@@ -25,6 +25,7 @@ use crate::cpu::{Meter, Probe};
 use crate::floors::{self, FloorServer};
 use crate::load::{self, Conn, Ctx, MakeRequest, Op, Recorder, Sample, Timing};
 use crate::procfs;
+use crate::burst::{self, SignupBurst};
 use crate::report::{Machine, Noise, Report, Row, ServiceFootprint};
 use crate::watcher::Watcher;
 
@@ -266,6 +267,7 @@ struct Bench {
     /// Free tickets kept for the purchase flow.
     flow_pool: Vec<String>,
     bus: EventBus,
+    signup_burst: Option<SignupBurst>,
 }
 
 fn cookie_of(sessions: &Sessions, id: ObjectId, email: &str) -> anyhow::Result<String> {
@@ -325,6 +327,7 @@ pub async fn run_all(s: Settings) -> anyhow::Result<Report> {
         orders_db,
         payments_db,
         flow_pool: Vec::new(),
+        signup_burst: None,
         bus: EventBus::connect(&fleet_nats, Namespace::default()).await?,
     };
     let existing = b
@@ -441,6 +444,7 @@ pub async fn run_all(s: Settings) -> anyhow::Result<Report> {
         settings: settings_json,
         rows: b.rows,
         services,
+        signup_burst: b.signup_burst,
         noise,
         total_seconds: 0.0,
     })
@@ -486,13 +490,13 @@ pub fn judge(report: &mut Report) {
 }
 
 /// Samples the services' VmRSS every 100 ms; keeps each one's highest.
-struct RssSampler {
+pub(crate) struct RssSampler {
     stop: Arc<AtomicBool>,
     handle: tokio::task::JoinHandle<HashMap<u32, f64>>,
 }
 
 impl RssSampler {
-    fn start(pids: Vec<u32>) -> RssSampler {
+    pub(crate) fn start(pids: Vec<u32>) -> RssSampler {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let handle = tokio::spawn(async move {
@@ -511,7 +515,7 @@ impl RssSampler {
         RssSampler { stop, handle }
     }
 
-    async fn stop(self) -> HashMap<u32, f64> {
+    pub(crate) async fn stop(self) -> HashMap<u32, f64> {
         self.stop.store(true, Ordering::Relaxed);
         self.handle.await.unwrap_or_default()
     }
@@ -1247,6 +1251,8 @@ impl Bench {
                 .with_cpu(&sample, "auth")
                 .against("floor_argon2"),
         );
+        let (auth_url, pid) = self.s.fleet.service("auth")?;
+        self.signup_burst = Some(burst::signups(&auth_url, pid).await?);
         Ok(())
     }
 
