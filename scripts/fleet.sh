@@ -26,6 +26,11 @@
 #   FLEET_READY_TIMEOUT   seconds to wait for every service's /readyz (default 120)
 #   FLEET_STOP_GRACE      seconds between SIGTERM and SIGKILL when stopping (default 10)
 #   FLEET_ACCESS_LOG=1    write the gateway's access log (off by default: it is benchmarked)
+#   FLEET_PROMETHEUS_PORT Prometheus's port (default: a free one); FLEET_PROMETHEUS=0 starts none.
+#                         Prometheus (Debian's `prometheus`, installed by scripts/infra.sh install)
+#                         scrapes every service's /metrics (METRICS_PORT, a port of its own) with
+#                         the alert rules of infra/prometheus/alerts.yml; without it the fleet runs
+#                         all the same
 #   FLEET_DIR             state dir: logs, pids, gateway config, env.sh (default target/fleet);
 #                         a second fleet beside the first needs its own (and its own TICKETING_PORT)
 #   FLEET_INFRA_DIR       infra state dir of the fleet (default $FLEET_DIR/infra)
@@ -168,8 +173,8 @@ port_free() {
 
 # The environment of one service: the contract's settings, pointed at the fleet's infra.
 service_env() {
-    local name=$1 port=$2
-    SVC_ENV=(PORT="$port" JWT_KEY="$JWT" NATS_URL="$I_NATS_URL" COOKIE_SECURE=false)
+    local name=$1 port=$2 metrics_port=$3
+    SVC_ENV=(PORT="$port" METRICS_PORT="$metrics_port" JWT_KEY="$JWT" NATS_URL="$I_NATS_URL" COOKIE_SECURE=false)
     case $name in
     auth | tickets | orders | payments)
         # Each owning service has a database server of its own, as in Kubernetes.
@@ -193,15 +198,16 @@ service_env() {
 # The binary and the whole environment are recorded (the environment readable by the owner only:
 # it holds the keys) so that `start SERVICE` runs it again exactly as it ran.
 start_service() {
-    local name=$1 port=$2 log=$LOG_DIR/$1.log
-    service_env "$name" "$port"
+    local name=$1 port=$2 metrics_port=$3 log=$LOG_DIR/$1.log
+    service_env "$name" "$port" "$metrics_port"
     : >"$log"
     echo "$BIN_DIR/$name" >"$RUN_DIR/$name.bin"
     (umask 077 && env "${SVC_ENV[@]}" env -0 >"$RUN_DIR/$name.env")
     setsid env "${SVC_ENV[@]}" "$BIN_DIR/$name" >>"$log" 2>&1 </dev/null &
     echo $! >"$RUN_DIR/$name.pid"
     echo "$port" >"$RUN_DIR/$name.port"
-    say "started $name (pid $!, port $port, log ${log#"$REPO_ROOT"/})"
+    echo "$metrics_port" >"$RUN_DIR/$name.metrics_port"
+    say "started $name (pid $!, port $port, metrics port $metrics_port, log ${log#"$REPO_ROOT"/})"
 }
 
 # Starts a service of a detached fleet again, as start_service recorded it (log appended).
@@ -463,6 +469,63 @@ start_gateway() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# prometheus
+# ---------------------------------------------------------------------------------------------
+
+PROM_DIR=$FLEET_DIR/prometheus
+
+# The checked-in configuration and alert rules (infra/prometheus), and the services' metrics
+# addresses as file-based service discovery (the `job` label of each is the service's name).
+write_prometheus_conf() {
+    local s sep=""
+    cp "$REPO_ROOT/infra/prometheus/prometheus.yml" "$REPO_ROOT/infra/prometheus/alerts.yml" "$PROM_DIR/"
+    {
+        echo "["
+        for s in "${SERVICES[@]}"; do
+            printf '%s  {"targets": ["127.0.0.1:%s"], "labels": {"job": "%s"}}\n' \
+                "$sep" "$(read_file "$RUN_DIR/$s.metrics_port")" "$s"
+            sep=","
+        done
+        echo "]"
+    } >"$PROM_DIR/targets.json"
+}
+
+# Starts Prometheus when it is installed; never fails the fleet (it is a window on it, not part).
+start_prometheus() {
+    rm -f "$RUN_DIR/prometheus.port"
+    if [[ ${FLEET_PROMETHEUS:-1} == 0 ]]; then
+        say "FLEET_PROMETHEUS=0: no Prometheus"
+        return 0
+    fi
+    local prometheus port
+    prometheus=$(command -v prometheus || true)
+    if [[ -z $prometheus ]]; then
+        say "prometheus is not installed (apt-get install prometheus): no metrics are collected"
+        return 0
+    fi
+    port=${FLEET_PROMETHEUS_PORT:-$(free_ports 1)}
+    mkdir -p "$PROM_DIR/data"
+    write_prometheus_conf
+    : >"$LOG_DIR/prometheus.log"
+    setsid "$prometheus" --config.file="$PROM_DIR/prometheus.yml" \
+        --storage.tsdb.path="$PROM_DIR/data" --storage.tsdb.retention.time=1d \
+        --web.listen-address="127.0.0.1:$port" </dev/null >>"$LOG_DIR/prometheus.log" 2>&1 &
+    echo $! >"$RUN_DIR/prometheus.pid"
+    local deadline=$((SECONDS + 30))
+    until curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$port/-/ready"; do
+        if ! pid_alive "$(read_file "$RUN_DIR/prometheus.pid")" || ((SECONDS >= deadline)); then
+            log_tail "$LOG_DIR/prometheus.log"
+            stop_pidfiles "$RUN_DIR/prometheus.pid"
+            say "prometheus did not start; the fleet runs without it"
+            return 0
+        fi
+        sleep 0.2
+    done
+    echo "$port" >"$RUN_DIR/prometheus.port"
+    say "prometheus: http://127.0.0.1:$port (scraping ${SERVICES[*]} every 5 s; alerts: /alerts)"
+}
+
+# ---------------------------------------------------------------------------------------------
 # commands
 # ---------------------------------------------------------------------------------------------
 
@@ -475,9 +538,13 @@ write_env() {
         echo "export FLEET_SERVICES='${SERVICES[*]}'"
         echo "export FLEET_DIR='$FLEET_DIR'"
         printf 'export JWT_KEY=%q\n' "$JWT"
+        if [[ -s $RUN_DIR/prometheus.port ]]; then
+            echo "export PROMETHEUS_URL='http://127.0.0.1:$(read_file "$RUN_DIR/prometheus.port")'"
+        fi
         for s in "${SERVICES[@]}"; do
             upper=${s^^}
             echo "export ${upper}_URL='http://127.0.0.1:$(read_file "$RUN_DIR/$s.port")'"
+            echo "export ${upper}_METRICS_URL='http://127.0.0.1:$(read_file "$RUN_DIR/$s.metrics_port")/metrics'"
             echo "export ${upper}_PID=$(read_file "$RUN_DIR/$s.pid")"
         done
         echo "# infra ($INFRA_DIR_FLEET/env.sh):"
@@ -513,7 +580,7 @@ stop_all() {
     local -a files=()
     local s
     for s in "${ALL_SERVICES[@]}"; do files+=("$RUN_DIR/$s.pid"); done
-    stop_pidfiles "$RUN_DIR/gateway.pid"
+    stop_pidfiles "$RUN_DIR/gateway.pid" "$RUN_DIR/prometheus.pid"
     stop_pidfiles "${files[@]}"
     infra stop | sed 's/^/  /' || true
     rm -f "$ENV_FILE" "$RUN_DIR"/*.env
@@ -584,13 +651,17 @@ cmd_up() {
 
     if [[ ${#SERVICES[@]} -gt 0 ]]; then
         build_services
+        # An API port and a metrics port per service.
         local -a ports
-        read -r -a ports <<<"$(free_ports "${#SERVICES[@]}")"
-        local i
-        for i in "${!SERVICES[@]}"; do start_service "${SERVICES[$i]}" "${ports[$i]}"; done
+        read -r -a ports <<<"$(free_ports $((2 * ${#SERVICES[@]})))"
+        local i n=${#SERVICES[@]}
+        for i in "${!SERVICES[@]}"; do
+            start_service "${SERVICES[$i]}" "${ports[$i]}" "${ports[$((n + i))]}"
+        done
         wait_services
     fi
     start_gateway
+    start_prometheus
     write_env
     echo "ready: http://localhost:$GATEWAY_PORT"
 
@@ -618,7 +689,12 @@ watch_children() {
         for f in "$RUN_DIR"/*.pid; do
             [[ $(read_file "$f") == "$pid" ]] && name=$(basename "$f" .pid)
         done
-        if [[ $name == gateway ]]; then
+        if [[ $name == prometheus ]]; then
+            log_tail "$LOG_DIR/prometheus.log"
+            rm -f "$RUN_DIR/prometheus.pid"
+            say "prometheus (pid $pid) exited; the fleet runs on without it"
+            continue
+        elif [[ $name == gateway ]]; then
             log_tail "$LOG_DIR/gateway.log"
             log_tail "$LOG_DIR/gateway-error.log"
         elif [[ $name != unknown ]]; then
@@ -648,7 +724,7 @@ cmd_stop() {
 
 cmd_status() {
     local s pid port any=0
-    for s in gateway "${ALL_SERVICES[@]}"; do
+    for s in gateway prometheus "${ALL_SERVICES[@]}"; do
         pid=$(read_file "$RUN_DIR/$s.pid")
         if pid_alive "$pid"; then
             port=$(read_file "$RUN_DIR/$s.port")

@@ -158,6 +158,7 @@ resolve_bins() {
 
     command -v redis-server >/dev/null && command -v redis-cli >/dev/null || MISSING+=(redis)
     command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || MISSING+=(nginx)
+    command -v prometheus >/dev/null && command -v promtool >/dev/null || MISSING+=(prometheus)
     command -v curl >/dev/null || MISSING+=(curl)
     command -v node >/dev/null && command -v npm >/dev/null || MISSING+=(node)
     STRIPE_MOCK_DIR=$NPM_DIR/node_modules/stripe-stateful-mock
@@ -233,6 +234,10 @@ cmd_install() {
         nginx)
             say "installing nginx (apt; the system service is not left running)"
             apt_install nginx
+            ;;
+        prometheus)
+            say "installing prometheus and promtool (apt; the fleet's metrics and alert rules)"
+            apt_install prometheus
             ;;
         curl)
             say "installing curl (apt)"

@@ -16,6 +16,7 @@
 #   7. scripts/deploy_crossref.py: the manifests, skaffold, the Dockerfile, the workspace and the code agree;
 #      autoscalers and disruption budgets target existing workloads, NATS routes list every peer, and, for
 #      the overlay (--production), every service scaled out, clustered NATS and MongoDB (deploy_scaling.py)
+#   8. promtool check rules / check config on infra/prometheus (Debian's prometheus: scripts/infra.sh install)
 # and ends with the line `N passed, M failed` (tool steps plus the cross-reference checks). Exit status 1 on
 # any failure.
 #
@@ -230,5 +231,23 @@ for name in "${renders[@]}"; do
     fail "deploy_crossref.py ${kustomizations[$name]} did not finish (exit $crossref_status)"
   fi
 done
+
+# ------------------------------------------------------------------------------------- 8. promtool
+step "8. promtool check rules / check config (infra/prometheus)"
+if command -v promtool >/dev/null; then
+  if promtool check rules infra/prometheus/alerts.yml; then
+    pass "promtool check rules infra/prometheus/alerts.yml"
+  else
+    fail "promtool check rules infra/prometheus/alerts.yml"
+  fi
+  # The fleet writes targets.json beside its copy of the config; here it is absent (a warning only).
+  if promtool check config infra/prometheus/prometheus.yml; then
+    pass "promtool check config infra/prometheus/prometheus.yml"
+  else
+    fail "promtool check config infra/prometheus/prometheus.yml"
+  fi
+else
+  fail "promtool is not installed (Debian's prometheus package: scripts/infra.sh install)"
+fi
 
 finish
