@@ -51,18 +51,23 @@ fn lane_of(key: &str) -> usize {
 /// How often a consumer's backlog in JetStream is read for [`metrics::CONSUMER_PENDING`].
 const PENDING_INTERVAL: Duration = Duration::from_secs(5);
 
-/// Sets the consumer's pending gauge from JetStream: stored but not delivered, plus delivered
-/// but not acknowledged.
-async fn record_pending(
-    durable: &str,
-    consumer: &async_nats::jetstream::consumer::Consumer<pull::Config>,
+/// Sets the consumer's pending gauge from JetStream every [`PENDING_INTERVAL`]: stored but not
+/// delivered, plus delivered but not acknowledged.
+async fn watch_pending(
+    durable: String,
+    consumer: async_nats::jetstream::consumer::Consumer<pull::Config>,
 ) {
-    match consumer.get_info().await {
-        Ok(info) => {
-            let pending = info.num_pending as f64 + info.num_ack_pending as f64;
-            gauge!(metrics::CONSUMER_PENDING, "consumer" => durable.to_owned()).set(pending);
+    let mut every = tokio::time::interval(PENDING_INTERVAL);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        match consumer.get_info().await {
+            Ok(info) => {
+                let pending = info.num_pending as f64 + info.num_ack_pending as f64;
+                gauge!(metrics::CONSUMER_PENDING, "consumer" => durable.clone()).set(pending);
+            }
+            Err(error) => tracing::debug!(consumer = %durable, %error, "consumer backlog not read"),
         }
-        Err(error) => tracing::debug!(consumer = %durable, %error, "consumer backlog not read"),
     }
 }
 
@@ -218,14 +223,11 @@ impl EventBus {
             }));
             queues.push(queue);
         }
-        let mut measure = tokio::time::interval(PENDING_INTERVAL);
+        // Beside the message loop, so a slow answer (NATS restarting) never holds messages up.
+        let watching = tokio::spawn(watch_pending(durable.to_owned(), consumer.clone()));
         let outcome = loop {
             let next = tokio::select! {
                 _ = shutdown.cancelled() => break Ok(()),
-                _ = measure.tick() => {
-                    record_pending(durable, &consumer).await;
-                    continue;
-                }
                 next = messages.next() => next,
             };
             match next {
@@ -242,6 +244,7 @@ impl EventBus {
                 None => break Ok(()),
             }
         };
+        watching.abort();
         // The lanes finish what they hold and what is queued for them.
         drop(queues);
         for lane in lanes {
