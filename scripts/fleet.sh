@@ -504,6 +504,8 @@ start_prometheus() {
         return 0
     fi
     port=${FLEET_PROMETHEUS_PORT:-$(free_ports 1)}
+    # A fresh database per fleet: the series of an earlier fleet's ports would still answer.
+    rm -rf "$PROM_DIR/data"
     mkdir -p "$PROM_DIR/data"
     write_prometheus_conf
     : >"$LOG_DIR/prometheus.log"
