@@ -371,6 +371,7 @@ http {
     # front of us set it.
     map \$http_host \$fwd_host { "" \$host; default \$http_host; }
     map \$http_x_forwarded_proto \$fwd_proto { "" \$scheme; default \$http_x_forwarded_proto; }
+    map \$http_x_request_id \$req_id { "" \$request_id; default \$http_x_request_id; }
 
 EOF
         for s in "${SERVICES[@]}"; do
@@ -399,6 +400,8 @@ EOF
         proxy_set_header X-Forwarded-Proto \$fwd_proto;
         proxy_set_header X-Forwarded-Host \$fwd_host;
         proxy_set_header X-Real-IP \$remote_addr;
+        # The caller's request id, or nginx's own: the services log and echo it.
+        proxy_set_header X-Request-ID \$req_id;
         proxy_redirect off;
         proxy_read_timeout 120s;
 

@@ -19,6 +19,7 @@ use bytes::BytesMut;
 use futures::StreamExt;
 use serde_json::json;
 use tokio::net::TcpListener;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
@@ -111,9 +112,18 @@ pub fn app(api: Router, readiness: Readiness) -> Router {
         // future and clones what it wraps). Together ~10% of a cookie-only request's CPU.
         .layer(
             tower::ServiceBuilder::new()
+                // `x-request-id`: the gateway's, or a new one when the service is called directly;
+                // logged with the request's span and echoed in the answer.
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(PropagateRequestIdLayer::x_request_id())
                 .layer(
                     TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-                        tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
+                        let id = request
+                            .headers()
+                            .get("x-request-id")
+                            .and_then(|id| id.to_str().ok())
+                            .unwrap_or_default();
+                        tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
                     }),
                 )
                 .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -420,6 +430,37 @@ mod tests {
         )
         .await;
         assert_eq!((status, answer.as_str(), next), (200, "ignored", 200));
+    }
+
+    #[tokio::test]
+    async fn a_request_id_is_echoed_or_made() {
+        let address = serve_app().await;
+        let client = request_id_of_healthz(&address, Some("gateway-id-1")).await;
+        assert_eq!(client.as_deref(), Some("gateway-id-1"));
+        let made = request_id_of_healthz(&address, None)
+            .await
+            .expect("an id is made");
+        assert_eq!(made.len(), 36, "a UUID: {made}");
+        let other = request_id_of_healthz(&address, None)
+            .await
+            .expect("an id is made");
+        assert_ne!(made, other);
+    }
+
+    /// `GET /healthz` over a raw connection; the answer's `x-request-id`.
+    async fn request_id_of_healthz(address: &str, request_id: Option<&str>) -> Option<String> {
+        let mut stream = TcpStream::connect(address).await.unwrap();
+        let header = request_id.map_or(String::new(), |id| format!("x-request-id: {id}\r\n"));
+        let request =
+            format!("GET /healthz HTTP/1.1\r\nHost: test\r\n{header}Connection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).await.unwrap();
+        answer.lines().find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case("x-request-id")
+                .then(|| value.trim().to_owned())
+        })
     }
 
     #[tokio::test]

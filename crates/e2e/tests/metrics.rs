@@ -79,6 +79,23 @@ impl Prometheus {
 
 #[tokio::test]
 #[ignore = "needs the running fleet: scripts/test.sh runs it"]
+async fn the_gateway_gives_every_request_an_id_the_service_echoes() {
+    let api = gateway();
+    let path = "/api/users/currentuser";
+    let made = api.get(path, None).await;
+    let id = made.headers().get("x-request-id").expect("an id is made");
+    assert!(!id.is_empty());
+    let kept = api
+        .request(reqwest::Method::GET, path, None)
+        .header("x-request-id", "e2e-request-1")
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(kept.headers()["x-request-id"], "e2e-request-1");
+}
+
+#[tokio::test]
+#[ignore = "needs the running fleet: scripts/test.sh runs it"]
 async fn prometheus_sees_a_purchase_and_an_expiry_in_every_service() {
     let prometheus = Prometheus::of_the_fleet();
     let expected: &[(&str, f64)] = &[
