@@ -2,12 +2,17 @@
 
 use serde_json::Value;
 
-/// The largest price a ticket may have.
-pub const MAX_PRICE_CENTS: i64 = 1_000_000 * 100;
+/// The smallest price a ticket may have: the card processor refuses smaller charges (Stripe's
+/// minimum is 0.50 in USD), so a cheaper ticket could be listed and ordered but never paid.
+pub const MIN_PRICE_CENTS: i64 = 50;
+/// Every price is below this: the processor refuses a charge of 1,000,000 or more (Stripe's
+/// limit is 999,999.99 in USD).
+pub const PRICE_LIMIT_CENTS: i64 = 1_000_000 * 100;
 
 const NOT_POSITIVE: &str = "Price must be greater than 0";
+const TOO_SMALL: &str = "Price must be at least 0.50";
 const TOO_PRECISE: &str = "Price must have at most two decimals";
-const TOO_LARGE: &str = "Price must be at most 1000000";
+const TOO_LARGE: &str = "Price must be less than 1000000";
 
 /// A positive amount of money in whole cents, so arithmetic and charges are exact.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -26,7 +31,7 @@ impl Price {
         if amount <= 0.0 {
             return Err(NOT_POSITIVE);
         }
-        if amount > (MAX_PRICE_CENTS / 100) as f64 {
+        if amount >= (PRICE_LIMIT_CENTS / 100) as f64 {
             return Err(TOO_LARGE);
         }
         let cents = (amount * 100.0).round();
@@ -34,8 +39,8 @@ impl Price {
         if cents / 100.0 != amount {
             return Err(TOO_PRECISE);
         }
-        if cents < 1.0 {
-            return Err(NOT_POSITIVE);
+        if cents < MIN_PRICE_CENTS as f64 {
+            return Err(TOO_SMALL);
         }
         Ok(Price(cents as i64))
     }
@@ -79,8 +84,8 @@ mod tests {
         assert_eq!(parse(json!(19.99)), Ok(1999));
         assert_eq!(parse(json!("12.50")), Ok(1250));
         assert_eq!(parse(json!(10)), Ok(1000));
-        assert_eq!(parse(json!(0.1)), Ok(10));
-        assert_eq!(parse(json!(1000000)), Ok(100_000_000));
+        assert_eq!(parse(json!(0.5)), Ok(50));
+        assert_eq!(parse(json!(999999.99)), Ok(99_999_999));
         assert_eq!(Price::from_cents(1999).amount(), 19.99);
         assert_eq!(Price::from_cents(1999).to_string(), "19.99");
         assert_eq!(Price::from_amount(19.99).cents(), 1999);
@@ -102,6 +107,9 @@ mod tests {
             assert!(parse(bad.clone()).is_err(), "{bad}");
         }
         assert_eq!(parse(json!(12.345)), Err(TOO_PRECISE));
+        assert_eq!(parse(json!(0.49)), Err(TOO_SMALL));
+        assert_eq!(parse(json!("0.1")), Err(TOO_SMALL));
+        assert_eq!(parse(json!(1000000)), Err(TOO_LARGE));
         assert_eq!(parse(json!(1000000.01)), Err(TOO_LARGE));
         assert_eq!(parse(json!(1e300)), Err(TOO_LARGE));
         assert_eq!(Price::parse(None), Err(NOT_POSITIVE));

@@ -41,6 +41,8 @@ fn wrong_values(kind: Kind) -> Vec<(&'static str, Value)> {
                 ("zero", json!(0)),
                 ("a negative number", json!(-1)),
                 ("three decimals", json!(12.345)),
+                ("under the processor's minimum", json!(0.49)),
+                ("the processor's limit", json!(1_000_000)),
                 ("over the maximum", json!(1_000_000.01)),
                 ("a huge number", json!(1e308)),
                 ("a big integer", json!(u64::MAX)),

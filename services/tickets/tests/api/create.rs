@@ -77,7 +77,15 @@ async fn invalid_titles_and_prices_are_400_per_field() {
         ),
         (
             json!({ "title": "t", "price": 1000000.5 }),
-            price("Price must be at most 1000000"),
+            price("Price must be less than 1000000"),
+        ),
+        (
+            json!({ "title": "t", "price": 1000000 }),
+            price("Price must be less than 1000000"),
+        ),
+        (
+            json!({ "title": "t", "price": 0.49 }),
+            price("Price must be at least 0.50"),
         ),
     ];
     for (body, expected) in cases {

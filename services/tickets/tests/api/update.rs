@@ -76,3 +76,25 @@ async fn updates_are_refused_in_the_contract_order() {
     let unchanged = app.ticket(ticket["id"].as_str().unwrap()).await;
     assert_eq!(unchanged, ticket);
 }
+
+#[tokio::test]
+async fn an_update_to_a_price_the_processor_cannot_charge_is_refused() {
+    let app = spawn_app().await;
+    let (cookie, ticket) = app.listed_ticket("payable", 10.0).await;
+    let path = format!("/api/tickets/{}", ticket["id"].as_str().unwrap());
+    for (price, message) in [
+        (json!(0.49), "Price must be at least 0.50"),
+        (json!(1_000_000), "Price must be less than 1000000"),
+    ] {
+        let body = json!({ "title": "t", "price": price });
+        let (status, answer) =
+            status_and_json(app.api.put(&path, &body, Some(&cookie)).await).await;
+        assert_eq!(status, 400, "{price}");
+        assert_eq!(
+            field_errors(&answer),
+            vec![("price".to_owned(), message.to_owned())],
+            "{price}"
+        );
+    }
+    assert_eq!(app.ticket(ticket["id"].as_str().unwrap()).await, ticket);
+}
