@@ -34,7 +34,10 @@
 #   FLEET_DIR             state dir: logs, pids, gateway config, env.sh (default target/fleet);
 #                         a second fleet beside the first needs its own (and its own TICKETING_PORT)
 #   FLEET_INFRA_DIR       infra state dir of the fleet (default $FLEET_DIR/infra)
-#   JWT_KEY               default: a development key
+#   GATEWAY_SIGN_IN_RATE  sign-ins + sign-ups per second per client address at the gateway, before
+#                         any service (default 20; a burst of 60 times that passes at once)
+#   JWT_KEY               default: a random key made on the fleet's first start and kept in
+#                         $FLEET_DIR/jwt_key (sessions survive a restart of the same fleet)
 #   STRIPE_KEY            when set, payments talks to the real Stripe; else to the local Stripe mock
 #   Every other setting of the contract (EXPIRATION_WINDOW_SECONDS, RUST_LOG, ...) passes through.
 set -euo pipefail
@@ -53,7 +56,7 @@ GATEWAY_PORT=${TICKETING_PORT:-8080}
 PROFILE=${FLEET_PROFILE:-release}
 READY_TIMEOUT=${FLEET_READY_TIMEOUT:-120}
 STOP_GRACE=${FLEET_STOP_GRACE:-10}
-DEV_JWT_KEY=dev-only-jwt-key-not-for-production
+JWT_KEY_FILE=$FLEET_DIR/jwt_key
 
 ALL_SERVICES=(auth tickets orders payments expiration client)
 # gateway route -> service, in the ingress's order (CONTRACT section 1); `/` goes to client.
@@ -171,10 +174,20 @@ port_free() {
     python3 -c 'import socket,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1])))' "$1" 2>/dev/null
 }
 
+# The fleet's session key when the caller gives none: random, made once, readable by the owner only.
+fleet_jwt_key() {
+    if [[ ! -s $JWT_KEY_FILE ]]; then
+        (umask 077 && python3 -c 'import secrets; print(secrets.token_hex(32))' >"$JWT_KEY_FILE.tmp")
+        mv "$JWT_KEY_FILE.tmp" "$JWT_KEY_FILE"
+    fi
+    cat "$JWT_KEY_FILE"
+}
+
 # The environment of one service: the contract's settings, pointed at the fleet's infra.
 service_env() {
     local name=$1 port=$2 metrics_port=$3
-    SVC_ENV=(PORT="$port" METRICS_PORT="$metrics_port" JWT_KEY="$JWT" NATS_URL="$I_NATS_URL" COOKIE_SECURE=false)
+    # BIND_ADDRESS: only the gateway (and this machine) reaches the services, as in Kubernetes.
+    SVC_ENV=(PORT="$port" METRICS_PORT="$metrics_port" BIND_ADDRESS=127.0.0.1 JWT_KEY="$JWT" NATS_URL="$I_NATS_URL" COOKIE_SECURE=false)
     case $name in
     auth | tickets | orders | payments)
         # Each owning service has a database server of its own, as in Kubernetes.
@@ -373,6 +386,12 @@ http {
     map \$http_x_forwarded_proto \$fwd_proto { "" \$scheme; default \$http_x_forwarded_proto; }
     map \$http_x_request_id \$req_id { "" \$request_id; default \$http_x_request_id; }
 
+    # Per client address, in front of every replica (the services' own limits count per replica):
+    # sign-in and sign-up, each attempt a password hash.
+    limit_req_zone \$binary_remote_addr zone=sign_in:10m rate=${GATEWAY_SIGN_IN_RATE:-20}r/s;
+    limit_req_status 429;
+    limit_req_log_level warn;
+
 EOF
         for s in "${SERVICES[@]}"; do
             [[ $s == expiration ]] && continue # no HTTP API behind the gateway
@@ -381,7 +400,9 @@ EOF
         server 127.0.0.1:$(read_file "$RUN_DIR/$s.port") max_fails=0;
         keepalive 128;
         keepalive_requests 100000;
-        keepalive_timeout 60s;
+        # Shorter than the services' 30 s idle limit: the gateway never reuses a connection the
+        # service is closing.
+        keepalive_timeout 20s;
     }
 EOF
         done
@@ -414,13 +435,19 @@ EOF
         error_page 414 /.gateway/uri_too_long_\$gateway_error;
         error_page 494 =431 /.gateway/headers_too_large_\$gateway_error;
         error_page 502 504 =503 /.gateway/unavailable_\$gateway_error;
+        error_page 429 /.gateway/too_many_\$gateway_error;
 EOF
-        local kind code message title text
+        local kind code message title text extra
+        # A method nginx does not serve (TRACE, ...) is answered with the ones the routes take.
+        local allow='add_header Allow "GET, HEAD, POST, PUT, DELETE" always;'
         while IFS='|' read -r kind code message title text; do
-            printf "        location = /.gateway/%s_api { internal; default_type application/json; return %s '{\"errors\":[{\"message\":\"%s\"}]}'; }\n" \
-                "$kind" "$code" "$message"
-            printf "        location = /.gateway/%s_page { internal; default_type text/html; return %s '<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>%s</title><h1>%s</h1><p>%s <a href=\"/\">Home</a></p></html>'; }\n" \
-                "$kind" "$code" "$title" "$title" "$text"
+            extra=""
+            [[ $kind == not_allowed ]] && extra=$allow
+            [[ $kind == too_many ]] && extra='add_header Retry-After 1 always;'
+            printf "        location = /.gateway/%s_api { internal; %s default_type application/json; return %s '{\"errors\":[{\"message\":\"%s\"}]}'; }\n" \
+                "$kind" "$extra" "$code" "$message"
+            printf "        location = /.gateway/%s_page { internal; %s default_type text/html; return %s '<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>%s</title><h1>%s</h1><p>%s <a href=\"/\">Home</a></p></html>'; }\n" \
+                "$kind" "$extra" "$code" "$title" "$title" "$text"
         done <<'EOF'
 bad_request|400|Bad request|Bad request|That address or request could not be read.
 not_allowed|405|Method not allowed|That did not work|This page cannot be used that way.
@@ -428,10 +455,17 @@ too_large|413|Request body too large|That did not work|What was sent is too larg
 uri_too_long|414|URI too long|Address too long|That address is too long.
 headers_too_large|431|Request headers too large|Too many cookies|The browser sent more cookies than this site takes.
 unavailable|503|Service unavailable|Temporarily unavailable|Please try again in a moment.
+too_many|429|Too many attempts; try again later|Too many attempts|Please wait a moment and try again.
 EOF
         cat <<EOF
 
 EOF
+        if has_service auth; then
+            local burst=$((${GATEWAY_SIGN_IN_RATE:-20} * 60))
+            for r in signin signup; do
+                echo "        location = /api/users/$r { limit_req zone=sign_in burst=$burst nodelay; proxy_pass http://auth; }"
+            done
+        fi
         for r in "${ROUTES[@]}"; do route_block "${r%%:*}" "${r##*:}"; done
         if has_service client; then
             echo "        location / { proxy_pass http://client; }"
@@ -646,8 +680,8 @@ cmd_up() {
     I_REDIS_URL=$(infra_var REDIS_URL)
     I_STRIPE_API_BASE=$(infra_var STRIPE_API_BASE)
 
-    JWT=${JWT_KEY:-$DEV_JWT_KEY}
-    [[ -n ${JWT_KEY:-} ]] || say "JWT_KEY is not set: using a development key"
+    JWT=${JWT_KEY:-$(fleet_jwt_key)}
+    [[ -n ${JWT_KEY:-} ]] || say "JWT_KEY is not set: using this fleet's own random key (${JWT_KEY_FILE#"$REPO_ROOT"/})"
     if [[ -n ${STRIPE_KEY:-} ]]; then
         say "STRIPE_KEY is set: payments charges through the real Stripe API"
     else

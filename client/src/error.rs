@@ -19,6 +19,9 @@ pub enum Error {
     /// A form body that no page of ours sends.
     #[error("unreadable form: {0}")]
     BadForm(String),
+    /// A form posted from another site's page (its `Origin` or `Referer` names another host).
+    #[error("cross-site form post")]
+    CrossSite,
     /// A page asked for with a method it does not take (e.g. a form posted to a page that only
     /// shows).
     #[error("method not allowed")]

@@ -42,6 +42,11 @@ fn page(error: &Error) -> ErrorPage {
             "That did not work",
             "The form could not be read. Please go back and try again.".into(),
         ),
+        Error::CrossSite => page(
+            StatusCode::FORBIDDEN,
+            "That did not work",
+            "This form was sent from another site. Please use the form on this site.".into(),
+        ),
         Error::MethodNotAllowed => page(
             StatusCode::METHOD_NOT_ALLOWED,
             "That did not work",

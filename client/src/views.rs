@@ -64,7 +64,10 @@ impl FormErrors {
     /// else stays an error page.
     pub fn from_refusal(error: Error, fields: &[&str]) -> Result<(StatusCode, FormErrors)> {
         match error {
-            Error::Refused { status, errors } if status == StatusCode::BAD_REQUEST => {
+            // Bad input, or too many attempts (the rate limits): told on the form itself.
+            Error::Refused { status, errors }
+                if status == StatusCode::BAD_REQUEST || status == StatusCode::TOO_MANY_REQUESTS =>
+            {
                 Ok((status, FormErrors::new(errors, fields)))
             }
             other => Err(other),

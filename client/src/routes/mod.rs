@@ -6,9 +6,13 @@ mod orders;
 mod tickets;
 
 use axum::Router;
-use axum::http::HeaderValue;
-use axum::http::header::{CONTENT_SECURITY_POLICY, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS};
-use axum::response::Response;
+use axum::extract::Request;
+use axum::http::header::{
+    CONTENT_SECURITY_POLICY, HOST, ORIGIN, REFERER, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS,
+};
+use axum::http::{HeaderMap, HeaderValue, Uri};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 
 use crate::error::Error;
@@ -25,10 +29,8 @@ pub fn router(state: AppState) -> Router {
             "/auth/signin",
             get(account::signin_form).post(account::signin),
         )
-        .route(
-            "/auth/signout",
-            get(account::signout).post(account::signout),
-        )
+        // A POST only: a link or an image on any site could trigger a GET.
+        .route("/auth/signout", post(account::signout))
         .route("/tickets/new", get(tickets::new_form).post(tickets::create))
         .route("/tickets/{id}", get(tickets::show))
         .route("/tickets/{id}/purchase", post(tickets::purchase))
@@ -48,7 +50,36 @@ pub fn router(state: AppState) -> Router {
         // A page for a wrong method too, not the API's JSON 405 of `common::http::app`.
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
         .layer(axum::middleware::map_response(security_headers))
+        .layer(axum::middleware::from_fn(refuse_cross_site_posts))
         .with_state(state)
+}
+
+/// Every form that changes something (sign in/up/out, sell, edit, purchase, pay) must be posted
+/// from this site's own pages. The session cookie is `SameSite=Lax`, so another site's form
+/// never carries it; this also stops one that needs no cookie (signing a visitor in to the
+/// attacker's account). Browsers send `Origin` on every POST (older ones at least `Referer`); a
+/// request with neither is not a browser's, and passes.
+async fn refuse_cross_site_posts(request: Request, next: Next) -> Response {
+    if request.method().is_safe() || from_this_site(request.headers()) {
+        next.run(request).await
+    } else {
+        Error::CrossSite.into_response()
+    }
+}
+
+fn from_this_site(headers: &HeaderMap) -> bool {
+    let host = headers.get(HOST).and_then(|host| host.to_str().ok());
+    let source = headers.get(ORIGIN).or_else(|| headers.get(REFERER));
+    match (source, host) {
+        (None, _) => true,
+        (Some(source), Some(host)) => source
+            .to_str()
+            .ok()
+            .and_then(|source| source.parse::<Uri>().ok())
+            .and_then(|source| source.authority().cloned())
+            .is_some_and(|authority| authority.as_str().eq_ignore_ascii_case(host)),
+        (Some(_), None) => false,
+    }
 }
 
 /// Our own files only, plus Stripe.js and the frames and calls it makes; no framing by other sites.

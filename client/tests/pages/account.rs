@@ -123,6 +123,29 @@ async fn errors_without_a_field_are_shown_above_the_form() {
 }
 
 #[tokio::test]
+async fn too_many_attempts_are_told_on_the_form() {
+    let app = spawn_app().await;
+    app.api.refuse(
+        "POST /api/users/signin",
+        429,
+        json!([{ "message": "Too many attempts; try again later" }]),
+    );
+    let (status, html) = read(
+        app.submit(
+            "/auth/signin",
+            &[("email", "a@b.dev"), ("password", "guess")],
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 429);
+    assert!(html.contains("<li>Too many attempts; try again later</li>"));
+    assert!(html.contains("<h1>Sign in</h1>"));
+    assert_eq!(input_value(&html, "email").as_deref(), Some("a@b.dev"));
+}
+
+#[tokio::test]
 async fn a_form_with_missing_fields_lets_the_api_say_what_is_missing() {
     let app = spawn_app().await;
     app.api.refuse(
@@ -172,10 +195,69 @@ async fn signing_out_clears_the_cookie_and_goes_home() {
     let by_button = app.submit("/auth/signout", &[], Some(BUYER_COOKIE)).await;
     assert_eq!(location(&by_button), "/");
     assert_eq!(set_cookies(&by_button), [cleared]);
-    let by_link = app.web.get("/auth/signout", Some(BUYER_COOKIE)).await;
-    assert_eq!(location(&by_link), "/");
-    assert_eq!(set_cookies(&by_link), [cleared]);
     let calls = app.api.requests_to("POST /api/users/signout");
-    assert_eq!(calls.len(), 2);
+    assert_eq!(calls.len(), 1);
     assert_eq!(calls[0].cookie.as_deref(), Some(BUYER_COOKIE));
+}
+
+#[tokio::test]
+async fn a_link_cannot_sign_anyone_out() {
+    let app = spawn_app().await;
+    let by_link = app.web.get("/auth/signout", Some(BUYER_COOKIE)).await;
+    assert_eq!(by_link.status(), 405);
+    assert!(set_cookies(&by_link).is_empty());
+    assert!(app.api.requests_to("POST /api/users/signout").is_empty());
+}
+
+#[tokio::test]
+async fn forms_posted_from_another_site_are_refused() {
+    let app = spawn_app().await;
+    app.api.sign_in_buyer();
+    let ours = app.web.base.trim_end_matches('/').to_owned();
+    for (header, source) in [
+        ("origin", "https://evil.example"),
+        ("origin", "null"),
+        ("referer", "https://evil.example/page"),
+    ] {
+        for path in ["/auth/signin", "/auth/signout", "/tickets/new"] {
+            let response = app
+                .web
+                .request(reqwest::Method::POST, path, Some(BUYER_COOKIE))
+                .header(header, source)
+                .form(&[("email", "a@b.co"), ("password", "secret")])
+                .send()
+                .await
+                .unwrap();
+            let (status, html) = read(response).await;
+            assert_eq!(status, 403, "{path} with {header}: {source}");
+            assert!(html.contains("sent from another site"), "{html}");
+        }
+    }
+    assert!(
+        app.api
+            .requests()
+            .iter()
+            .all(|call| call.method == reqwest::Method::GET),
+        "no form reached the API"
+    );
+    // The site's own pages (Origin, or only Referer) still work.
+    app.api.answer_with_cookie(
+        "POST /api/users/signout",
+        200,
+        json!({}),
+        "session=; path=/",
+    );
+    for (header, source) in [
+        ("origin", ours.clone()),
+        ("referer", format!("{ours}/orders")),
+    ] {
+        let response = app
+            .web
+            .request(reqwest::Method::POST, "/auth/signout", Some(BUYER_COOKIE))
+            .header(header, source)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(location(&response), "/");
+    }
 }

@@ -5,6 +5,7 @@
 
 use axum::Json;
 use axum::http::StatusCode;
+use axum::http::header::{HeaderValue, RETRY_AFTER};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
@@ -43,6 +44,12 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// More request headers, or larger ones, than a service reads.
+    #[error("request headers too large")]
+    HeadersTooLarge,
+    /// A rate limit refused the request; the caller may try again after this many seconds.
+    #[error("too many requests (retry after {retry_after_seconds} s)")]
+    TooManyRequests { retry_after_seconds: u64 },
     /// A dependency (database, NATS) is unreachable.
     #[error("dependency unavailable: {0:#}")]
     Unavailable(anyhow::Error),
@@ -90,6 +97,8 @@ impl ApiError {
             ApiError::PaymentRefused(_) => StatusCode::PAYMENT_REQUIRED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -111,6 +120,8 @@ impl ApiError {
             ApiError::NotFound => plain("Not Found"),
             ApiError::PayloadTooLarge => plain("Request body is larger than 64 KiB"),
             ApiError::MethodNotAllowed => plain("Method not allowed"),
+            ApiError::HeadersTooLarge => plain("Request headers too large"),
+            ApiError::TooManyRequests { .. } => plain("Too many attempts; try again later"),
             ApiError::Unavailable(_) => plain("Service unavailable"),
             ApiError::Internal(_) => plain("Something went wrong"),
         }
@@ -129,7 +140,16 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         let entries = self.entries();
-        (self.status(), Json(ErrorBody { errors: &entries })).into_response()
+        let mut response = (self.status(), Json(ErrorBody { errors: &entries })).into_response();
+        if let ApiError::TooManyRequests {
+            retry_after_seconds,
+        } = self
+        {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(retry_after_seconds));
+        }
+        response
     }
 }
 

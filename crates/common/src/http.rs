@@ -2,7 +2,6 @@
 //! serving with graceful shutdown.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,7 +9,10 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{DefaultBodyLimit, MatchedPath};
-use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, EXPECT, HeaderValue, TRANSFER_ENCODING};
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, EXPECT, HeaderValue, TRANSFER_ENCODING,
+    X_CONTENT_TYPE_OPTIONS,
+};
 use axum::http::{Request, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -18,10 +20,11 @@ use axum::routing::get;
 use bytes::BytesMut;
 use futures::StreamExt;
 use serde_json::json;
-use tokio::net::TcpListener;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
+use crate::connections::{MAX_HEADER_BYTES, MAX_HEADERS};
+pub use crate::connections::{bind, serve};
 use crate::error::ApiError;
 use crate::input::MAX_BODY_BYTES;
 
@@ -131,9 +134,10 @@ pub fn app(api: Router, readiness: Readiness) -> Router {
         )
 }
 
-/// The per-request part of the shell: reads the whole body first ([`read_whole_body`]), then
-/// gives axum's own bare error answers the contract's shape ([`contract_shape`]), and counts the
-/// request with its time ([`crate::metrics::HTTP_REQUESTS`]).
+/// The per-request part of the shell: refuses too many or too large headers, reads the whole
+/// body first ([`read_whole_body`]), then gives axum's own bare error answers the contract's
+/// shape ([`contract_shape`]), adds the headers every answer carries ([`protective_headers`]),
+/// and counts the request with its time ([`crate::metrics::HTTP_REQUESTS`]).
 async fn whole_body_and_contract_shape(request: Request<Body>, next: Next) -> Response {
     let started = std::time::Instant::now();
     let method = request.method().as_str().to_owned();
@@ -143,7 +147,11 @@ async fn whole_body_and_contract_shape(request: Request<Body>, next: Next) -> Re
         .get::<MatchedPath>()
         .map_or("unmatched", MatchedPath::as_str)
         .to_owned();
-    let response = contract_shape(read_whole_body(request, next).await).await;
+    let response = if headers_too_large(&request) {
+        ApiError::HeadersTooLarge.into_response()
+    } else {
+        contract_shape(read_whole_body(request, next).await).await
+    };
     let status = response.status().as_u16().to_string();
     crate::metrics::histogram!(
         crate::metrics::HTTP_REQUEST_DURATION,
@@ -158,6 +166,29 @@ async fn whole_body_and_contract_shape(request: Request<Body>, next: Next) -> Re
         "status" => status
     )
     .increment(1);
+    protective_headers(response)
+}
+
+/// More headers, or more bytes of them, than any browser sends (the gateway allows as many bytes).
+fn headers_too_large(request: &Request<Body>) -> bool {
+    let headers = request.headers();
+    headers.len() > MAX_HEADERS
+        || headers
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len() + 4)
+            .sum::<usize>()
+            > MAX_HEADER_BYTES
+}
+
+/// Every answer is what its `Content-Type` says (`nosniff`), and none is kept by a browser or a
+/// shared cache unless its route says otherwise: answers name the signed-in user and their
+/// orders. (A route that sets `Cache-Control` itself, like the client's hashed assets, keeps it.)
+fn protective_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    if !headers.contains_key(CACHE_CONTROL) {
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     response
 }
 
@@ -266,24 +297,6 @@ async fn read_whole_body(request: Request<Body>, next: Next) -> Response {
         }
     };
     next.run(Request::from_parts(parts, body)).await
-}
-
-/// Binds the service's port (0 = any free port), as `startup` does before serving.
-pub async fn bind(port: u16) -> std::io::Result<(TcpListener, SocketAddr)> {
-    let listener = TcpListener::bind(("0.0.0.0", port)).await?;
-    let address = listener.local_addr()?;
-    Ok((listener, address))
-}
-
-/// Serves until `shutdown` resolves, then finishes the requests in flight.
-pub async fn serve(
-    listener: TcpListener,
-    app: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
@@ -461,6 +474,73 @@ mod tests {
             name.eq_ignore_ascii_case("x-request-id")
                 .then(|| value.trim().to_owned())
         })
+    }
+
+    #[tokio::test]
+    async fn too_many_or_too_large_headers_are_a_json_431() {
+        let address = serve_app().await;
+        let many: String = (0..101).map(|i| format!("X-Extra-{i}: 1\r\n")).collect();
+        let large = format!("Cookie: session={}\r\n", "A".repeat(33 * 1024));
+        for extra in [many, large] {
+            let mut stream = TcpStream::connect(&address).await.unwrap();
+            let request = format!("GET /healthz HTTP/1.1\r\nHost: test\r\n{extra}\r\n");
+            stream.write_all(request.as_bytes()).await.unwrap();
+            let (status, answer) = read_answer(&mut stream).await.expect("an answer");
+            assert_eq!(
+                (status, answer.as_str()),
+                (
+                    431,
+                    r#"{"errors":[{"message":"Request headers too large"}]}"#
+                )
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn every_answer_says_nosniff_and_no_store() {
+        let address = serve_app().await;
+        for path in ["/healthz", "/nowhere"] {
+            let response = answer_head(&address, path).await;
+            assert!(
+                response.contains("x-content-type-options: nosniff"),
+                "{response}"
+            );
+            assert!(response.contains("cache-control: no-store"), "{response}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_client_slow_to_send_its_headers_is_cut_off() {
+        let (listener, address) = bind(0).await.unwrap();
+        tokio::spawn(crate::connections::serve_with_header_timeout(
+            listener,
+            app(Router::new(), Readiness::new()),
+            std::future::pending(),
+            Duration::from_secs(1),
+        ));
+        let mut stream = TcpStream::connect(("127.0.0.1", address.port()))
+            .await
+            .unwrap();
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\n")
+            .await
+            .unwrap();
+        let mut rest = Vec::new();
+        let closed = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut rest));
+        assert!(
+            closed.await.is_ok(),
+            "the connection is closed after the deadline"
+        );
+    }
+
+    /// The head of a GET's answer, header names in lower case.
+    async fn answer_head(address: &str, path: &str) -> String {
+        let mut stream = TcpStream::connect(address).await.unwrap();
+        let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).await.unwrap();
+        String::from_utf8_lossy(&raw).to_lowercase()
     }
 
     #[tokio::test]

@@ -1,5 +1,6 @@
 //! Shared plumbing for the ticketing services: one way to do each thing.
 
+pub mod connections;
 pub mod error;
 pub mod events;
 pub mod http;
@@ -7,6 +8,7 @@ pub mod input;
 pub mod metrics;
 pub mod money;
 pub mod mongo;
+pub mod rate_limit;
 pub mod service;
 pub mod session;
 pub mod settings;

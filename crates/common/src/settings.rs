@@ -66,6 +66,7 @@ pub struct HttpSettings {
     /// Signs and checks session tokens; `Debug` shows it redacted.
     pub jwt_key: SecretString,
     pub cookie_secure: bool,
+    pub rate_limits: crate::rate_limit::RateLimitSettings,
 }
 
 impl HttpSettings {
@@ -75,6 +76,7 @@ impl HttpSettings {
             metrics_port: metrics_port()?,
             jwt_key: required("JWT_KEY")?.into(),
             cookie_secure: optional("COOKIE_SECURE", false)?,
+            rate_limits: crate::rate_limit::RateLimitSettings::from_env()?,
         })
     }
 
@@ -172,6 +174,7 @@ mod tests {
             metrics_port: None,
             jwt_key: "a-very-secret-signing-key".into(),
             cookie_secure: true,
+            rate_limits: Default::default(),
         };
         let printed = format!("{settings:?}");
         assert!(!printed.contains("a-very-secret-signing-key"), "{printed}");

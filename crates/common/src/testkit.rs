@@ -253,6 +253,7 @@ pub fn http_settings() -> crate::settings::HttpSettings {
         metrics_port: Some(0),
         jwt_key: TEST_JWT_KEY.into(),
         cookie_secure: false,
+        rate_limits: Default::default(),
     }
 }
 

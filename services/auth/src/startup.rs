@@ -7,7 +7,7 @@ use secrecy::ExposeSecret;
 use crate::configuration::Settings;
 use crate::models::user::Users;
 use crate::routes;
-use crate::state::AppState;
+use crate::state::{AppState, SignInLimits};
 
 pub struct Application;
 
@@ -23,6 +23,7 @@ impl Application {
                 settings.http.cookie_secure,
             ),
             users,
+            limits: SignInLimits::new(&settings.http.rate_limits),
         };
         let readiness = Readiness::new().mongo(db);
         Server::bind(

@@ -5,7 +5,9 @@ use crate::events::listeners;
 use crate::models::order::Orders;
 use crate::models::ticket::TicketReplica;
 use crate::routes;
-use crate::state::AppState;
+use common::rate_limit::RateLimit;
+
+use crate::state::{AppState, OrderLimit};
 
 pub struct Application;
 
@@ -24,6 +26,9 @@ impl Application {
         let state = AppState {
             sessions: service.sessions(),
             orders,
+            order_limit: OrderLimit(RateLimit::per_minute(
+                settings.http.rate_limits.orders_per_user,
+            )),
         };
         service.serve(routes::router(state)).await
     }

@@ -2,6 +2,7 @@
 
 use axum::extract::FromRef;
 use common::Sessions;
+use common::rate_limit::RateLimit;
 
 use crate::models::order::Orders;
 
@@ -9,4 +10,9 @@ use crate::models::order::Orders;
 pub struct AppState {
     pub sessions: Sessions,
     pub orders: Orders,
+    /// Orders per user: each holds a ticket for the whole window.
+    pub order_limit: OrderLimit,
 }
+
+#[derive(Clone)]
+pub struct OrderLimit(pub RateLimit);

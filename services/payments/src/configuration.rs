@@ -35,6 +35,7 @@ mod tests {
                     metrics_port: None,
                     jwt_key: "jwt-key".into(),
                     cookie_secure: false,
+                    rate_limits: Default::default(),
                 },
                 mongo_url: "mongodb://localhost".into(),
                 events: EventSettings {

@@ -6,7 +6,9 @@ use crate::events::listeners;
 use crate::models::order::OrderReplica;
 use crate::models::payment::Checkout;
 use crate::routes;
-use crate::state::AppState;
+use common::rate_limit::RateLimit;
+
+use crate::state::{AppState, PaymentLimit};
 use crate::stripe::Payments;
 
 pub struct Application;
@@ -28,6 +30,9 @@ impl Application {
         let state = AppState {
             sessions: service.sessions(),
             checkout,
+            payment_limit: PaymentLimit(RateLimit::per_minute(
+                settings.http.rate_limits.payments_per_user,
+            )),
         };
         service.serve(routes::router(state)).await
     }

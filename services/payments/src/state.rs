@@ -2,6 +2,7 @@
 
 use axum::extract::FromRef;
 use common::Sessions;
+use common::rate_limit::RateLimit;
 
 use crate::models::payment::Checkout;
 
@@ -9,4 +10,9 @@ use crate::models::payment::Checkout;
 pub struct AppState {
     pub sessions: Sessions,
     pub checkout: Checkout,
+    /// Payments per user: each is a call to the card processor.
+    pub payment_limit: PaymentLimit,
 }
+
+#[derive(Clone)]
+pub struct PaymentLimit(pub RateLimit);

@@ -34,6 +34,10 @@ impl Email {
             Err(EMAIL_INVALID)
         }
     }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// A password as typed, trimmed (the original's validator trimmed it too).

@@ -1,5 +1,6 @@
 use auth::configuration::Settings;
 use auth::startup::Application;
+use common::rate_limit::RateLimitSettings;
 use common::testkit::{self, MetricsClient, TestClient};
 use mongodb::Database;
 use serde_json::{Value, json};
@@ -13,9 +14,15 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with_limits(RateLimitSettings::default()).await
+}
+
+pub async fn spawn_app_with_limits(rate_limits: RateLimitSettings) -> TestApp {
     let mongo_url = testkit::fresh_mongo_url("auth");
+    let mut http = testkit::http_settings();
+    http.rate_limits = rate_limits;
     let settings = Settings {
-        http: testkit::http_settings(),
+        http,
         mongo_url: mongo_url.clone(),
     };
     let app = Application::build(settings).await.expect("auth starts");

@@ -1,5 +1,6 @@
 mod currentuser;
 mod helpers;
+mod limits;
 mod metrics;
 mod signin;
 mod signout;

@@ -192,3 +192,29 @@ async fn a_seller_can_not_order_their_own_ticket() {
         "others can"
     );
 }
+
+#[tokio::test]
+async fn a_user_ordering_too_often_is_told_to_wait_and_others_are_not() {
+    let mut http = testkit::http_settings();
+    http.rate_limits.orders_per_user = std::num::NonZeroU32::new(1).unwrap();
+    let app = crate::helpers::spawn_with_http(std::time::Duration::from_secs(900), http).await;
+    let unknown = common::bson::oid::ObjectId::new().to_hex();
+    let (_, cookie) = testkit::signed_in();
+    assert_eq!(app.order(&unknown, &cookie).await.0, 404);
+    let response = app
+        .api
+        .post(
+            "/api/orders",
+            &json!({ "ticketId": unknown }),
+            Some(&cookie),
+        )
+        .await;
+    assert!(response.headers().contains_key("retry-after"));
+    let (status, body) = status_and_json(response).await;
+    assert_eq!(
+        (status, error_messages(&body)),
+        (429, vec!["Too many attempts; try again later".to_owned()])
+    );
+    let (_, other) = testkit::signed_in();
+    assert_eq!(app.order(&unknown, &other).await.0, 404);
+}

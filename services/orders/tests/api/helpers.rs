@@ -3,6 +3,7 @@ use std::time::Duration;
 
 use common::bson::{Document, doc, oid::ObjectId};
 use common::events::{ClosePayment, EventBus, PaymentState, TicketCreated};
+use common::settings::HttpSettings;
 use common::testkit::{self, MetricsClient, TestClient, eventually, status_and_json};
 use mongodb::Database;
 use orders::configuration::Settings;
@@ -24,9 +25,16 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_with_window(window: Duration) -> TestApp {
+    spawn_with_http(window, testkit::http_settings()).await
+}
+
+/// The service with HTTP settings of the test's own (e.g. lower rate limits).
+pub async fn spawn_with_http(window: Duration, http: HttpSettings) -> TestApp {
     let bus = testkit::fresh_bus().await;
+    let mut service = testkit::event_service_settings("orders", &bus);
+    service.http = http;
     let settings = Settings {
-        service: testkit::event_service_settings("orders", &bus),
+        service,
         expiration_window: window,
     };
     let app = Application::build(settings.clone())

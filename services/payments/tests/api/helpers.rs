@@ -1,6 +1,7 @@
 use chrono::Utc;
 use common::bson::{Document, doc, oid::ObjectId};
 use common::events::{EventBus, OrderConfirmed, OrderCreated, OrderStatus, OrderTicket, TicketRef};
+use common::settings::HttpSettings;
 use common::testkit::{self, MetricsClient, TestClient, eventually, status_and_json};
 use mongodb::Database;
 use payments::configuration::Settings;
@@ -19,10 +20,17 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_with_http(testkit::http_settings()).await
+}
+
+/// The service with HTTP settings of the test's own (e.g. lower rate limits).
+pub async fn spawn_with_http(http: HttpSettings) -> TestApp {
     let bus = testkit::fresh_bus().await;
     let stripe_key = testkit::unique_name("sk_test");
+    let mut service = testkit::event_service_settings("payments", &bus);
+    service.http = http;
     let settings = Settings {
-        service: testkit::event_service_settings("payments", &bus),
+        service,
         stripe_key: stripe_key.clone().into(),
         stripe_api_base: Some(testkit::stripe_api_base()),
     };

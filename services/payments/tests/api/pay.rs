@@ -257,3 +257,26 @@ async fn an_order_whose_reservation_is_never_confirmed_is_not_charged() {
     );
     assert!(app.charges_for(&[&id]).await.is_empty());
 }
+
+#[tokio::test]
+async fn a_user_paying_too_often_is_told_to_wait_and_others_are_not() {
+    let mut http = testkit::http_settings();
+    http.rate_limits.payments_per_user = std::num::NonZeroU32::new(1).unwrap();
+    let app = crate::helpers::spawn_with_http(http).await;
+    let pay =
+        json!({ "orderId": common::bson::oid::ObjectId::new().to_hex(), "token": "tok_visa" });
+    let (_, cookie) = testkit::signed_in();
+    let first = app.api.post("/api/payments", &pay, Some(&cookie)).await;
+    assert_eq!(first.status(), 404);
+    let second = app.api.post("/api/payments", &pay, Some(&cookie)).await;
+    assert_eq!(second.status(), 429);
+    assert!(second.headers().contains_key("retry-after"));
+    let (_, other) = testkit::signed_in();
+    assert_eq!(
+        app.api
+            .post("/api/payments", &pay, Some(&other))
+            .await
+            .status(),
+        404
+    );
+}
