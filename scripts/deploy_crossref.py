@@ -58,7 +58,7 @@ ROUTES = {
 # Contract, section 6 (and the project's settings list): what each service must be given in Kubernetes.
 # Used always, and alone while the code does not exist yet.
 CONTRACT_SETTINGS = {
-    "auth": ["PORT", "JWT_KEY", "MONGO_URL", "COOKIE_SECURE", "RUST_LOG"],
+    "auth": ["PORT", "JWT_KEY", "MONGO_URL", "NATS_URL", "COOKIE_SECURE", "RUST_LOG"],
     "tickets": ["PORT", "JWT_KEY", "MONGO_URL", "NATS_URL", "COOKIE_SECURE", "RUST_LOG"],
     "orders": ["PORT", "JWT_KEY", "MONGO_URL", "NATS_URL", "EXPIRATION_WINDOW_SECONDS", "COOKIE_SECURE",
                "RUST_LOG"],

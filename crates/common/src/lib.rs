@@ -9,6 +9,7 @@ pub mod metrics;
 pub mod money;
 pub mod mongo;
 pub mod rate_limit;
+pub mod revocation;
 pub mod service;
 pub mod session;
 pub mod settings;

@@ -41,7 +41,11 @@ impl RateLimit {
     /// Spends one attempt of `key`'s allowance, or refuses with 429 and the seconds until the
     /// next one.
     pub fn check(&self, key: &str) -> ApiResult<()> {
-        if self.checks.fetch_add(1, Ordering::Relaxed) % CHECKS_BETWEEN_SWEEPS == 0 {
+        if self
+            .checks
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(CHECKS_BETWEEN_SWEEPS)
+        {
             self.limiter.retain_recent();
         }
         self.limiter

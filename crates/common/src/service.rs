@@ -13,6 +13,7 @@ use crate::Sessions;
 use crate::events::{BusError, Event, EventBus, HandlerResult, Outbox, OutboxRelay, Query};
 use crate::http::{Readiness, bind, serve};
 use crate::mongo::CollectionSchema;
+use crate::revocation::Revocations;
 use crate::settings::{EventServiceSettings, HttpSettings, or_exit};
 use crate::tasks::BackgroundTasks;
 
@@ -36,6 +37,8 @@ pub struct EventService {
     pub bus: EventBus,
     /// Wakes the outbox relay after a write.
     pub outbox: Outbox,
+    /// Signed-out sessions, for the service's [`crate::Sessions`].
+    pub revocations: Revocations,
     pub background: BackgroundTasks,
 }
 
@@ -75,12 +78,16 @@ impl EventService {
         if settings.relay_events {
             background.add(relay.spawn(background.shutdown_token()));
         }
+        let (revocations, follower) =
+            Revocations::follow(&bus, background.shutdown_token()).await?;
+        background.add(follower);
         Ok(Self {
             name,
             http: settings.http.clone(),
             db,
             bus,
             outbox,
+            revocations,
             background,
         })
     }
@@ -118,6 +125,7 @@ impl EventService {
     /// The session keys of the service's requests.
     pub fn sessions(&self) -> Sessions {
         Sessions::new(self.http.jwt_key.expose_secret(), self.http.cookie_secure)
+            .with_revocations(self.revocations.clone())
     }
 
     /// Binds the service's port with `api`; `/readyz` checks the database and NATS.

@@ -2,8 +2,10 @@
 //!
 //! The cookie value is base64 of `{"jwt": "<token>"}`, the shape the original's cookie-session
 //! wrote. Anything that does not decode and verify — tampered, `alg: none`, expired, garbage —
-//! makes the caller anonymous rather than failing the request.
+//! makes the caller anonymous rather than failing the request, and so does a token whose session
+//! was signed out ([`Revocations`]).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,6 +20,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
+use crate::revocation::Revocations;
 
 pub const SESSION_COOKIE: &str = "session";
 
@@ -41,6 +44,37 @@ impl UserClaims {
     }
 }
 
+/// What a token carries: the user's claims and the token's own id, which a sign-out revokes.
+/// (Tokens issued before ids existed are named by user and issue time.) Fields spelled out rather
+/// than a flattened [`UserClaims`]: serde's flatten buffers every field, on every request.
+#[derive(Serialize, Deserialize)]
+struct TokenClaims {
+    id: String,
+    email: String,
+    iat: i64,
+    exp: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    jti: Option<String>,
+}
+
+impl TokenClaims {
+    fn token_id(&self) -> Cow<'_, str> {
+        match &self.jti {
+            Some(jti) => Cow::Borrowed(jti),
+            None => Cow::Owned(format!("{}-{}", self.id, self.iat)),
+        }
+    }
+
+    fn into_user(self) -> UserClaims {
+        UserClaims {
+            id: self.id,
+            email: self.email,
+            iat: self.iat,
+            exp: self.exp,
+        }
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 struct CookiePayload {
     jwt: String,
@@ -56,11 +90,14 @@ pub struct Sessions {
     inner: Arc<Keys>,
 }
 
+#[derive(Clone)]
 struct Keys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
     secure_cookie: bool,
+    /// Signed-out tokens; none are refused without it (tests of a single service).
+    revocations: Option<Revocations>,
 }
 
 impl Sessions {
@@ -74,18 +111,26 @@ impl Sessions {
                 decoding: DecodingKey::from_secret(jwt_key.as_bytes()),
                 validation,
                 secure_cookie,
+                revocations: None,
             }),
         }
+    }
+
+    /// Refuses the tokens of signed-out sessions, and lets [`Sessions::revoke`] sign them out.
+    pub fn with_revocations(mut self, revocations: Revocations) -> Self {
+        Arc::make_mut(&mut self.inner).revocations = Some(revocations);
+        self
     }
 
     /// A signed token for this user, valid for [`SESSION_TTL`].
     pub fn issue(&self, user_id: ObjectId, email: &str) -> Result<String, ApiError> {
         let iat = chrono::Utc::now().timestamp();
-        let claims = UserClaims {
+        let claims = TokenClaims {
             id: user_id.to_hex(),
             email: email.to_owned(),
             iat,
             exp: iat + SESSION_TTL.as_secs() as i64,
+            jti: Some(uuid::Uuid::new_v4().simple().to_string()),
         };
         jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),
@@ -97,11 +142,36 @@ impl Sessions {
 
     /// The claims of a valid token; `None` for anything else.
     pub fn verify(&self, token: &str) -> Option<UserClaims> {
-        let data =
-            jsonwebtoken::decode::<UserClaims>(token, &self.inner.decoding, &self.inner.validation)
-                .ok()?;
+        let claims = self.verified_claims(token)?;
+        if let Some(revocations) = &self.inner.revocations
+            && revocations.is_revoked(&claims.token_id())
+        {
+            return None;
+        }
+        Some(claims.into_user())
+    }
+
+    fn verified_claims(&self, token: &str) -> Option<TokenClaims> {
+        let data = jsonwebtoken::decode::<TokenClaims>(
+            token,
+            &self.inner.decoding,
+            &self.inner.validation,
+        )
+        .ok()?;
         ObjectId::parse_str(&data.claims.id).ok()?;
         Some(data.claims)
+    }
+
+    /// Signs out the session of the request's cookie everywhere, until its token would have
+    /// expired. Nothing to do for a request without a valid session.
+    pub async fn revoke(&self, headers: &HeaderMap) -> Result<(), ApiError> {
+        let claims = session_token(headers).and_then(|token| self.verified_claims(&token));
+        match (claims, &self.inner.revocations) {
+            (Some(claims), Some(revocations)) => {
+                revocations.revoke(&claims.token_id(), claims.exp).await
+            }
+            _ => Ok(()),
+        }
     }
 
     /// The caller identified by the request's `session` cookie, if any.

@@ -1,9 +1,11 @@
-use common::settings::{HttpSettings, SettingError, required};
+use common::settings::{EventSettings, HttpSettings, SettingError, required};
 
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub http: HttpSettings,
     pub mongo_url: String,
+    /// NATS: where signed-out sessions are written for every service to refuse.
+    pub events: EventSettings,
 }
 
 impl Settings {
@@ -11,6 +13,7 @@ impl Settings {
         Ok(Self {
             http: HttpSettings::from_env()?,
             mongo_url: required("MONGO_URL")?,
+            events: EventSettings::from_env()?,
         })
     }
 }

@@ -1,5 +1,7 @@
 use common::Sessions;
+use common::events::{EventBus, Namespace};
 use common::http::Readiness;
+use common::revocation::Revocations;
 use common::service::{Server, StartupError};
 use common::tasks::BackgroundTasks;
 use secrecy::ExposeSecret;
@@ -17,21 +19,32 @@ impl Application {
         let db = common::mongo::connect(&settings.mongo_url, "auth").await?;
         common::mongo::prepare_when_reachable(&db, &[Users::schema()]).await?;
         let users = Users::new(&db);
+        let bus = EventBus::connect(
+            &settings.events.nats_url,
+            Namespace::new(settings.events.namespace.clone()),
+        )
+        .await?;
+        let mut background = BackgroundTasks::new();
+        let (revocations, follower) =
+            Revocations::follow(&bus, background.shutdown_token()).await?;
+        background.add(follower);
         let state = AppState {
             sessions: Sessions::new(
                 settings.http.jwt_key.expose_secret(),
                 settings.http.cookie_secure,
-            ),
+            )
+            .with_revocations(revocations),
             users,
             limits: SignInLimits::new(&settings.http.rate_limits),
         };
+        // Not NATS: signing up and in do without it (only signing out needs it, and says so).
         let readiness = Readiness::new().mongo(db);
         Server::bind(
             "auth",
             settings.http.ports(),
             routes::router(state),
             readiness,
-            BackgroundTasks::new(),
+            background,
         )
         .await
     }

@@ -27,7 +27,7 @@ impl Application {
             sessions: service.sessions(),
             orders,
             order_limit: OrderLimit(RateLimit::per_minute(
-                settings.http.rate_limits.orders_per_user,
+                settings.service.http.rate_limits.orders_per_user,
             )),
         };
         service.serve(routes::router(state)).await

@@ -31,7 +31,7 @@ impl Application {
             sessions: service.sessions(),
             checkout,
             payment_limit: PaymentLimit(RateLimit::per_minute(
-                settings.http.rate_limits.payments_per_user,
+                settings.service.http.rate_limits.payments_per_user,
             )),
         };
         service.serve(routes::router(state)).await

@@ -11,6 +11,7 @@ pub struct TestApp {
     /// The service's `GET /metrics`.
     pub metrics: MetricsClient,
     pub db: Database,
+    settings: Settings,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -21,20 +22,33 @@ pub async fn spawn_app_with_limits(rate_limits: RateLimitSettings) -> TestApp {
     let mongo_url = testkit::fresh_mongo_url("auth");
     let mut http = testkit::http_settings();
     http.rate_limits = rate_limits;
+    let bus = testkit::fresh_bus().await;
     let settings = Settings {
         http,
         mongo_url: mongo_url.clone(),
+        events: testkit::event_settings(&bus),
     };
-    let app = Application::build(settings).await.expect("auth starts");
+    let app = Application::build(settings.clone())
+        .await
+        .expect("auth starts");
     let (api, metrics) = testkit::serve_with_metrics(app);
     TestApp {
         api,
         metrics,
         db: common::mongo::connect(&mongo_url, "auth").await.unwrap(),
+        settings,
     }
 }
 
 impl TestApp {
+    /// Another instance on the same database and NATS namespace (a second replica).
+    pub async fn twin(&self) -> TestClient {
+        let app = Application::build(self.settings.clone())
+            .await
+            .expect("auth starts");
+        testkit::serve(app)
+    }
+
     pub async fn signup(&self, email: &str, password: &str) -> reqwest::Response {
         self.api
             .post(

@@ -12,7 +12,16 @@ fn auth_refuses_to_start_without_its_settings() {
     assert_refuses_to_start(AUTH, &[("JWT_KEY", "k")], "MONGO_URL");
     assert_refuses_to_start(
         AUTH,
-        &[("JWT_KEY", "k"), ("MONGO_URL", "not a url")],
+        &[("JWT_KEY", "k"), ("MONGO_URL", "mongodb://h/a")],
+        "NATS_URL",
+    );
+    assert_refuses_to_start(
+        AUTH,
+        &[
+            ("JWT_KEY", "k"),
+            ("MONGO_URL", "not a url"),
+            ("NATS_URL", "nats://127.0.0.1:1"),
+        ],
         "MONGO_URL",
     );
     assert_refuses_to_start(
