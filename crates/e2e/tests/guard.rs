@@ -5,7 +5,10 @@
 use common::testkit::status_and_json;
 use e2e::{Person, gateway};
 use reqwest::Method;
+use reqwest::header::CONTENT_TYPE;
 use serde_json::json;
+
+const FORM: &str = "application/x-www-form-urlencoded";
 
 #[tokio::test]
 #[ignore = "needs the running fleet: scripts/test.sh runs it"]
@@ -87,7 +90,11 @@ async fn a_flood_of_wrong_passwords_for_one_email_is_cut_off_while_another_user_
     // The sign-in page tells the flooded email's owner to wait, on the form.
     let page = api
         .request(Method::POST, "/auth/signin", None)
-        .form(&[("email", email.as_str()), ("password", "password")])
+        .header(CONTENT_TYPE, FORM)
+        .body(format!(
+            "email={}&password=password",
+            email.replace('@', "%40")
+        ))
         .send()
         .await
         .unwrap();
@@ -105,11 +112,12 @@ async fn a_flood_of_wrong_passwords_for_one_email_is_cut_off_while_another_user_
 async fn forms_posted_from_another_site_are_refused() {
     let api = gateway();
     let person = Person::sign_up(&api).await;
-    let sell = [("title", "Cross-site"), ("price", "10")];
+    let sell = "title=Cross-site&price=10";
     let forged = api
         .request(Method::POST, "/tickets/new", Some(&person.cookie))
         .header("origin", "https://evil.example")
-        .form(&sell)
+        .header(CONTENT_TYPE, FORM)
+        .body(sell)
         .send()
         .await
         .unwrap();
@@ -128,7 +136,8 @@ async fn forms_posted_from_another_site_are_refused() {
     let ours = api
         .request(Method::POST, "/tickets/new", Some(&person.cookie))
         .header("origin", api.base.trim_end_matches('/'))
-        .form(&sell)
+        .header(CONTENT_TYPE, FORM)
+        .body(sell)
         .send()
         .await
         .unwrap();

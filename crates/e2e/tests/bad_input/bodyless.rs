@@ -10,10 +10,11 @@ pub fn bodyless_cases(cases: &mut Cases) {
     let garbage = |method: &str, path: &str| {
         Req::new(method, path).body(Some("application/json"), "{\"$where\": ")
     };
+    // Without the fixture's cookie: signing out would revoke the session the other cases use.
     cases.add(
         "POST /api/users/signout",
         "malformed JSON (signout reads no body)",
-        garbage("POST", "/api/users/signout").cookie(cookie),
+        garbage("POST", "/api/users/signout"),
         api(&[200]),
     );
     cases.add(
