@@ -45,6 +45,7 @@ impl Revocations {
                     bucket: bucket.clone(),
                     history: 1,
                     max_age: SESSION_TTL,
+                    num_replicas: bus.stream_replicas(),
                     storage: async_nats::jetstream::stream::StorageType::File,
                     ..Default::default()
                 })

@@ -1,5 +1,5 @@
 use common::Sessions;
-use common::events::{EventBus, Namespace};
+use common::events::EventBus;
 use common::http::Readiness;
 use common::revocation::Revocations;
 use common::service::{Server, StartupError};
@@ -19,11 +19,7 @@ impl Application {
         let db = common::mongo::connect(&settings.mongo_url, "auth").await?;
         common::mongo::prepare_when_reachable(&db, &[Users::schema()]).await?;
         let users = Users::new(&db);
-        let bus = EventBus::connect(
-            &settings.events.nats_url,
-            Namespace::new(settings.events.namespace.clone()),
-        )
-        .await?;
+        let bus = EventBus::from_settings(&settings.events).await?;
         let mut background = BackgroundTasks::new();
         let (revocations, follower) =
             Revocations::follow(&bus, background.shutdown_token()).await?;

@@ -120,6 +120,11 @@ impl EventBus {
         self
     }
 
+    /// How many copies of each stream (and key-value bucket) this bus creates.
+    pub fn stream_replicas(&self) -> usize {
+        self.stream_replicas
+    }
+
     pub fn client(&self) -> &async_nats::Client {
         &self.client
     }
