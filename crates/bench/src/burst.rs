@@ -13,7 +13,7 @@ use serde_json::json;
 
 use crate::load::Conn;
 use crate::procfs;
-use crate::scenarios::RssSampler;
+use crate::procfs::RssSampler;
 
 pub const BURST_SIGNUPS: usize = 400;
 pub const BURST_PARALLEL: usize = 16;

@@ -2,7 +2,9 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 /// Clock ticks per second of the `utime`/`stime` fields (`getconf CLK_TCK`, 100 on Linux).
 pub fn clock_ticks() -> u64 {
@@ -147,6 +149,38 @@ pub fn machine() -> (String, usize, f64) {
         .map(|kib| kib / 1024.0 / 1024.0)
         .unwrap_or(0.0);
     (model, cpus, mem_gib)
+}
+
+/// Samples the services' VmRSS every 100 ms; keeps each one's highest.
+pub(crate) struct RssSampler {
+    stop: Arc<AtomicBool>,
+    handle: tokio::task::JoinHandle<HashMap<u32, f64>>,
+}
+
+impl RssSampler {
+    pub(crate) fn start(pids: Vec<u32>) -> RssSampler {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let handle = tokio::spawn(async move {
+            let mut max: HashMap<u32, f64> = HashMap::new();
+            while !flag.load(Ordering::Relaxed) {
+                for pid in &pids {
+                    if let Some(rss) = rss_mib(*pid) {
+                        let entry = max.entry(*pid).or_insert(0.0);
+                        *entry = entry.max(rss);
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            max
+        });
+        RssSampler { stop, handle }
+    }
+
+    pub(crate) async fn stop(self) -> HashMap<u32, f64> {
+        self.stop.store(true, Ordering::Relaxed);
+        self.handle.await.unwrap_or_default()
+    }
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::error::{ApiError, ApiResult};
-use crate::settings::{SettingError, optional};
+pub use crate::settings::RateLimitSettings;
 
 /// Forgets keys that have their whole allowance back every this many checks, so the table
 /// holds only recent callers.
@@ -56,46 +56,6 @@ impl RateLimit {
                     retry_after_seconds: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
                 }
             })
-    }
-}
-
-/// The limits, in attempts per minute (every service reads them all and uses its own).
-#[derive(Debug, Clone, Copy)]
-pub struct RateLimitSettings {
-    /// Sign-ins and sign-ups together, per client address.
-    pub sign_in_per_address: NonZeroU32,
-    /// Sign-ins and sign-ups together, per email.
-    pub sign_in_per_email: NonZeroU32,
-    pub orders_per_user: NonZeroU32,
-    pub payments_per_user: NonZeroU32,
-}
-
-impl Default for RateLimitSettings {
-    /// Far above what a person does, low enough to bound a flood: 20 hashes a second from one
-    /// address; 10 tries at one account's password a minute.
-    fn default() -> Self {
-        let per_minute = |n| NonZeroU32::new(n).expect("not zero");
-        Self {
-            sign_in_per_address: per_minute(1200),
-            sign_in_per_email: per_minute(10),
-            orders_per_user: per_minute(120),
-            payments_per_user: per_minute(120),
-        }
-    }
-}
-
-impl RateLimitSettings {
-    pub fn from_env() -> Result<Self, SettingError> {
-        let defaults = Self::default();
-        Ok(Self {
-            sign_in_per_address: optional(
-                "SIGN_IN_LIMIT_PER_ADDRESS",
-                defaults.sign_in_per_address,
-            )?,
-            sign_in_per_email: optional("SIGN_IN_LIMIT_PER_EMAIL", defaults.sign_in_per_email)?,
-            orders_per_user: optional("ORDER_LIMIT_PER_USER", defaults.orders_per_user)?,
-            payments_per_user: optional("PAYMENT_LIMIT_PER_USER", defaults.payments_per_user)?,
-        })
     }
 }
 

@@ -1,7 +1,8 @@
 //! Revoked sessions: signing out ends a session everywhere at once, not when its token expires.
 //!
 //! Auth writes the id of a signed-out token to a JetStream key-value bucket whose entries are
-//! kept as long as a token lives ([`SESSION_TTL`]), so an entry never outlives what it revokes
+//! kept as long as a token lives (`crate::session::SESSION_TTL`, given by the caller), so an
+//! entry never outlives what it revokes
 //! by much. Every service watches the bucket and keeps the ids in memory: checking a request's
 //! session stays a lookup, and a revocation reaches every replica within milliseconds.
 
@@ -16,7 +17,6 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::{ApiError, ApiResult};
 use crate::events::{BusError, EventBus};
-use crate::session::SESSION_TTL;
 
 const BUCKET: &str = "REVOKED_SESSIONS";
 /// How long start-up waits for the revocations already in the bucket.
@@ -30,10 +30,12 @@ pub struct Revocations {
 }
 
 impl Revocations {
-    /// Opens (or creates) the bucket and starts following it; returns once the revocations
-    /// already in it are known, with the task that follows it until `shutdown`.
+    /// Opens (or creates) the bucket, its entries kept for `token_lifetime`, and starts
+    /// following it; returns once the revocations already in it are known, with the task that
+    /// follows it until `shutdown`.
     pub async fn follow(
         bus: &EventBus,
+        token_lifetime: Duration,
         shutdown: CancellationToken,
     ) -> Result<(Self, JoinHandle<()>), BusError> {
         let bucket = bus.namespace().stream(BUCKET);
@@ -44,7 +46,7 @@ impl Revocations {
                 .create_key_value(kv::Config {
                     bucket: bucket.clone(),
                     history: 1,
-                    max_age: SESSION_TTL,
+                    max_age: token_lifetime,
                     num_replicas: bus.stream_replicas(),
                     storage: async_nats::jetstream::stream::StorageType::File,
                     ..Default::default()

@@ -14,6 +14,8 @@ use crate::events::{BusError, Event, EventBus, HandlerResult, Outbox, OutboxRela
 use crate::http::{Readiness, bind, serve};
 use crate::mongo::CollectionSchema;
 use crate::revocation::Revocations;
+use crate::session::SESSION_TTL;
+pub use crate::settings::Ports;
 use crate::settings::{EventServiceSettings, HttpSettings, or_exit};
 use crate::tasks::BackgroundTasks;
 
@@ -79,7 +81,7 @@ impl EventService {
             background.add(relay.spawn(background.shutdown_token()));
         }
         let (revocations, follower) =
-            Revocations::follow(&bus, background.shutdown_token()).await?;
+            Revocations::follow(&bus, SESSION_TTL, background.shutdown_token()).await?;
         background.add(follower);
         Ok(Self {
             name,
@@ -160,14 +162,6 @@ where
             .run_until_stopped(crate::http::shutdown_signal())
             .await,
     );
-}
-
-/// The ports a service listens on: its API, and its metrics when `metrics` is set (0 picks a
-/// free one for either).
-#[derive(Debug, Clone, Copy)]
-pub struct Ports {
-    pub http: u16,
-    pub metrics: Option<u16>,
 }
 
 /// A bound, ready-to-serve service.

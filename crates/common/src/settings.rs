@@ -5,6 +5,7 @@
 //! code for `required("NAME")` calls to prove every manifest provides them.)
 
 use std::fmt::Display;
+use std::num::NonZeroU32;
 use std::str::FromStr;
 
 use secrecy::SecretString;
@@ -66,7 +67,7 @@ pub struct HttpSettings {
     /// Signs and checks session tokens; `Debug` shows it redacted.
     pub jwt_key: SecretString,
     pub cookie_secure: bool,
-    pub rate_limits: crate::rate_limit::RateLimitSettings,
+    pub rate_limits: RateLimitSettings,
 }
 
 impl HttpSettings {
@@ -76,12 +77,12 @@ impl HttpSettings {
             metrics_port: metrics_port()?,
             jwt_key: required("JWT_KEY")?.into(),
             cookie_secure: optional("COOKIE_SECURE", false)?,
-            rate_limits: crate::rate_limit::RateLimitSettings::from_env()?,
+            rate_limits: RateLimitSettings::from_env()?,
         })
     }
 
-    pub fn ports(&self) -> crate::service::Ports {
-        crate::service::Ports {
+    pub fn ports(&self) -> Ports {
+        Ports {
             http: self.port,
             metrics: self.metrics_port,
         }
@@ -161,6 +162,54 @@ impl EventServiceSettings {
             relay_events: true,
         })
     }
+}
+
+/// The limits, in attempts per minute (every service reads them all and uses its own).
+#[derive(Debug, Clone, Copy)]
+pub struct RateLimitSettings {
+    /// Sign-ins and sign-ups together, per client address.
+    pub sign_in_per_address: NonZeroU32,
+    /// Sign-ins and sign-ups together, per email.
+    pub sign_in_per_email: NonZeroU32,
+    pub orders_per_user: NonZeroU32,
+    pub payments_per_user: NonZeroU32,
+}
+
+impl Default for RateLimitSettings {
+    /// Far above what a person does, low enough to bound a flood: 20 hashes a second from one
+    /// address; 10 tries at one account's password a minute.
+    fn default() -> Self {
+        let per_minute = |n| NonZeroU32::new(n).expect("not zero");
+        Self {
+            sign_in_per_address: per_minute(1200),
+            sign_in_per_email: per_minute(10),
+            orders_per_user: per_minute(120),
+            payments_per_user: per_minute(120),
+        }
+    }
+}
+
+impl RateLimitSettings {
+    pub fn from_env() -> Result<Self, SettingError> {
+        let defaults = Self::default();
+        Ok(Self {
+            sign_in_per_address: optional(
+                "SIGN_IN_LIMIT_PER_ADDRESS",
+                defaults.sign_in_per_address,
+            )?,
+            sign_in_per_email: optional("SIGN_IN_LIMIT_PER_EMAIL", defaults.sign_in_per_email)?,
+            orders_per_user: optional("ORDER_LIMIT_PER_USER", defaults.orders_per_user)?,
+            payments_per_user: optional("PAYMENT_LIMIT_PER_USER", defaults.payments_per_user)?,
+        })
+    }
+}
+
+/// The ports a service listens on: its API, and its metrics when `metrics` is set (0 picks a
+/// free one for either).
+#[derive(Debug, Clone, Copy)]
+pub struct Ports {
+    pub http: u16,
+    pub metrics: Option<u16>,
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@ use common::events::EventBus;
 use common::http::Readiness;
 use common::revocation::Revocations;
 use common::service::{Server, StartupError};
+use common::session::SESSION_TTL;
 use common::tasks::BackgroundTasks;
 use secrecy::ExposeSecret;
 
@@ -22,7 +23,7 @@ impl Application {
         let bus = EventBus::from_settings(&settings.events).await?;
         let mut background = BackgroundTasks::new();
         let (revocations, follower) =
-            Revocations::follow(&bus, background.shutdown_token()).await?;
+            Revocations::follow(&bus, SESSION_TTL, background.shutdown_token()).await?;
         background.add(follower);
         let state = AppState {
             sessions: Sessions::new(

@@ -8,7 +8,6 @@ mod settings;
 use std::collections::HashMap;
 use std::future::Future;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -30,7 +29,7 @@ use crate::burst::{self, SignupBurst};
 use crate::cpu::{Meter, Probe};
 use crate::floors::{self, FloorServer};
 use crate::load::{self, Conn, Ctx, MakeRequest, Op, Recorder, Sample, Timing};
-use crate::procfs;
+use crate::procfs::{self, RssSampler};
 use crate::report::{Machine, Noise, Report, Row, ServiceFootprint};
 use crate::watcher::Watcher;
 
@@ -268,38 +267,6 @@ pub fn judge(report: &mut Report) {
         s.idle_met = s.idle_rss_mib.map(|v| v <= 15.0);
         s.load_met = s.load_max_rss_mib.map(|v| v <= 40.0);
         s.ready_met = s.ready_median_ms.map(|v| v <= 100.0);
-    }
-}
-
-/// Samples the services' VmRSS every 100 ms; keeps each one's highest.
-pub(crate) struct RssSampler {
-    stop: Arc<AtomicBool>,
-    handle: tokio::task::JoinHandle<HashMap<u32, f64>>,
-}
-
-impl RssSampler {
-    pub(crate) fn start(pids: Vec<u32>) -> RssSampler {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let handle = tokio::spawn(async move {
-            let mut max: HashMap<u32, f64> = HashMap::new();
-            while !flag.load(Ordering::Relaxed) {
-                for pid in &pids {
-                    if let Some(rss) = procfs::rss_mib(*pid) {
-                        let entry = max.entry(*pid).or_insert(0.0);
-                        *entry = entry.max(rss);
-                    }
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            max
-        });
-        RssSampler { stop, handle }
-    }
-
-    pub(crate) async fn stop(self) -> HashMap<u32, f64> {
-        self.stop.store(true, Ordering::Relaxed);
-        self.handle.await.unwrap_or_default()
     }
 }
 
