@@ -294,8 +294,8 @@ impl Shop {
     /// service. An order whose 201 was lost is found among the buyer's orders.
     async fn order(&self, buyer: &Person, ticket: &Value) -> Option<Value> {
         let ticket_id = ticket["id"].as_str()?.to_owned();
-        let body = json!({ "ticketId": ticket_id, "ticketVersion": ticket["version"] });
-        let until = self.patience();
+        let mut body = json!({ "ticketId": ticket_id, "ticketVersion": ticket["version"] });
+        let mut until = self.patience();
         let mut interrupted = false;
         loop {
             let called = self
@@ -324,6 +324,21 @@ impl Shop {
                 // Not replicated yet (404), or the replica is at an older version (409).
                 (404 | 409, _) if Instant::now() < until => {
                     sleep(Duration::from_millis(50)).await;
+                }
+                // The ticket moved on from the version the buyer saw (an edit whose answer was
+                // lost in an outage, say): the price lock's right answer. The buyer looks again
+                // and orders what the ticket is now.
+                (409, _) => {
+                    let now = self.current_version(buyer, &ticket_id).await?;
+                    if now == body["ticketVersion"] {
+                        self.unexpected(format!(
+                            "POST /api/orders for {ticket_id}: 409 for {STEP_PATIENCE:?} at the \
+                             ticket's current version {now}: the orders replica lags"
+                        ));
+                        return None;
+                    }
+                    body["ticketVersion"] = now;
+                    until = self.patience();
                 }
                 (400, answer)
                     if interrupted && message(&answer) == "Ticket is already reserved" =>
@@ -511,6 +526,27 @@ impl Shop {
     }
 
     /// The ticket once its cancelled order let it go.
+    /// The ticket's version as the tickets service shows it now.
+    async fn current_version(&self, buyer: &Person, ticket_id: &str) -> Option<Value> {
+        let called = self
+            .call(
+                buyer,
+                Method::GET,
+                &format!("/api/tickets/{ticket_id}"),
+                "/api/tickets/:id",
+                None,
+                self.patience(),
+            )
+            .await;
+        match called.answer? {
+            (200, shown) => Some(shown["version"].clone()),
+            (status, answer) => {
+                self.unexpected(format!("GET /api/tickets/{ticket_id}: {status} {answer}"));
+                None
+            }
+        }
+    }
+
     async fn freed(&self, buyer: &Person, ticket: &Value) -> Option<Value> {
         let id = ticket["id"].as_str()?;
         let until = self.patience();
