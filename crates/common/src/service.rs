@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 use secrecy::ExposeSecret;
 
 use crate::Sessions;
-use crate::events::{BusError, Event, EventBus, HandlerResult, Outbox, OutboxRelay, Query};
+use crate::events::{BusError, Event, EventBus, HandlerError, Outbox, OutboxRelay, Query};
 use crate::http::{Readiness, bind, serve};
 use crate::mongo::CollectionSchema;
 use crate::revocation::Revocations;
@@ -95,14 +95,21 @@ impl EventService {
     }
 
     /// Handles every `E` with `handler(state, event)` (a clone of `state` per message, the
-    /// service's store typically) until the service stops: see [`EventBus::listen_with`].
-    pub fn listen<E, S, H, Fut>(&mut self, state: S, handler: H)
+    /// service's store typically) until the service stops: see [`EventBus::listen_with`]. The
+    /// handler answers in the service's own error; its `Into<HandlerError>` says which errors
+    /// are worth a redelivery.
+    pub fn listen<E, S, H, Fut, Failure>(&mut self, state: S, handler: H)
     where
         E: Event,
         S: Clone + Send + Sync + 'static,
         H: Fn(S, E) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = HandlerResult> + Send,
+        Fut: Future<Output = Result<(), Failure>> + Send,
+        Failure: Into<HandlerError>,
     {
+        let handler = move |state, event| {
+            let handled = handler(state, event);
+            async move { handled.await.map_err(Into::into) }
+        };
         let token = self.background.shutdown_token();
         let listening = self.bus.listen_with(self.name, state, handler, token);
         self.background.add(listening);

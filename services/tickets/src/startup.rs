@@ -3,9 +3,9 @@ use common::service::{EventService, Server, StartupError};
 use crate::configuration::Settings;
 use crate::events::{changes, listeners};
 use crate::models::listing::Listing;
-use crate::models::ticket::Tickets;
 use crate::routes;
 use crate::state::AppState;
+use crate::store::Tickets;
 
 pub struct Application;
 

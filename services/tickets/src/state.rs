@@ -3,7 +3,7 @@
 use axum::extract::FromRef;
 use common::Sessions;
 
-use crate::models::ticket::Tickets;
+use crate::store::Tickets;
 
 #[derive(Clone, FromRef)]
 pub struct AppState {

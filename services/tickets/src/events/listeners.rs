@@ -3,7 +3,7 @@
 use common::events::{OrderCancelled, OrderCreated};
 use common::service::EventService;
 
-use crate::models::ticket::Tickets;
+use crate::store::Tickets;
 
 pub fn spawn(service: &mut EventService, tickets: &Tickets) {
     service.listen(tickets.clone(), |tickets, order: OrderCreated| async move {

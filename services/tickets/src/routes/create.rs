@@ -4,7 +4,8 @@ use axum::http::StatusCode;
 use common::{ApiResult, JsonBody, RequireUser};
 use serde_json::Value;
 
-use crate::models::ticket::{TicketDraft, Tickets};
+use crate::models::ticket::TicketDraft;
+use crate::store::Tickets;
 
 /// `POST /api/tickets`: lists a new ticket for sale.
 pub async fn create(

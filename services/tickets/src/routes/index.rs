@@ -3,7 +3,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use common::ApiResult;
 
-use crate::models::ticket::Tickets;
+use crate::store::Tickets;
 
 /// `GET /api/tickets`: tickets not reserved, oldest first.
 pub async fn list_available(State(tickets): State<Tickets>) -> ApiResult<impl IntoResponse> {

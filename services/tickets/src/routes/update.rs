@@ -3,7 +3,8 @@ use axum::extract::State;
 use common::{ApiResult, IdPath, JsonBody, RequireUser};
 use serde_json::Value;
 
-use crate::models::ticket::{TicketDraft, Tickets};
+use crate::models::ticket::TicketDraft;
+use crate::store::Tickets;
 
 /// `PUT /api/tickets/:id`: the owner changes title and price while the ticket is not reserved.
 pub async fn update(
