@@ -2,7 +2,7 @@
 
 pub mod configuration;
 pub mod models;
-pub mod password_threads;
+pub mod password_hashing;
 pub mod routes;
 pub mod startup;
 pub mod state;

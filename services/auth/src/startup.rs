@@ -9,6 +9,7 @@ use secrecy::ExposeSecret;
 
 use crate::configuration::Settings;
 use crate::models::user::Users;
+use crate::password_hashing::PasswordHashing;
 use crate::routes;
 use crate::state::{AppState, SignInLimits};
 
@@ -19,7 +20,10 @@ impl Application {
     pub async fn build(settings: Settings) -> Result<Server, StartupError> {
         let db = common::mongo::connect(&settings.mongo_url, "auth").await?;
         common::mongo::prepare_when_reachable(&db, &[Users::schema()]).await?;
-        let users = Users::new(&db);
+        let users = Users::new(
+            &db,
+            PasswordHashing::new(settings.password_hashes_in_parallel),
+        );
         let bus = EventBus::from_settings(&settings.events).await?;
         let mut background = BackgroundTasks::new();
         let (revocations, follower) =

@@ -1,10 +1,5 @@
 //! Users: credentials parsed from input, argon2id password hashes, and their collection.
 
-use std::sync::LazyLock;
-
-use argon2::Argon2;
-use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use common::bson::{doc, oid::ObjectId};
 use common::metrics::{self, counter};
 use common::mongo::{CollectionSchema, unique_index};
@@ -14,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use validator::ValidateEmail;
 
-use crate::password_threads;
+use crate::password_hashing::PasswordHashing;
 
 const EMAIL_INVALID: &str = "Email must be valid";
 const PASSWORD_LENGTH: &str = "Password must be between 4 and 20 characters";
@@ -113,13 +108,11 @@ struct UserDocument {
     password: String,
 }
 
-/// A hash to verify against when the email is unknown, so both failures take as long.
-static DECOY_HASH: LazyLock<String> = LazyLock::new(|| hash("decoy-password").unwrap_or_default());
-
 /// The users collection.
 #[derive(Clone)]
 pub struct Users {
     collection: Collection<UserDocument>,
+    hashing: PasswordHashing,
 }
 
 impl Users {
@@ -134,17 +127,16 @@ impl Users {
         ))
     }
 
-    pub fn new(db: &Database) -> Self {
+    pub fn new(db: &Database, hashing: PasswordHashing) -> Self {
         Self {
             collection: db.collection(Self::COLLECTION),
+            hashing,
         }
     }
 
     pub async fn create(&self, credentials: Credentials) -> ApiResult<User> {
-        let password = credentials.password.0;
-        let hashed = password_threads::run(move || hash(&password))
-            .await
-            .map_err(ApiError::internal)??;
+        let hashed =
+            (self.hashing.hash(credentials.password.0).await).map_err(ApiError::internal)?;
         let document = UserDocument {
             id: ObjectId::new(),
             email: credentials.email.0,
@@ -171,12 +163,11 @@ impl Users {
             .collection
             .find_one(doc! { "email": &credentials.email.0 })
             .await?;
-        let stored_hash = found
-            .as_ref()
-            .map_or_else(|| DECOY_HASH.clone(), |user| user.password.clone());
-        let password = credentials.password.0;
-        let matches = password_threads::run(move || verify(&password, &stored_hash))
-            .await
+        let stored_hash = found.as_ref().map(|user| user.password.clone());
+        let matches = (self
+            .hashing
+            .verify(credentials.password.0, stored_hash)
+            .await)
             .map_err(ApiError::internal)?;
         match found {
             Some(user) if matches => Ok(User {
@@ -189,25 +180,6 @@ impl Users {
             }
         }
     }
-}
-
-fn hash(password: &str) -> ApiResult<String> {
-    Argon2::default()
-        .hash_password(password.as_bytes())
-        .map(|hash| hash.to_string())
-        .map_err(|error| ApiError::internal(anyhow_msg(error)))
-}
-
-fn verify(password: &str, stored: &str) -> bool {
-    PasswordHash::new(stored).is_ok_and(|hash| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &hash)
-            .is_ok()
-    })
-}
-
-fn anyhow_msg(error: impl std::fmt::Display) -> std::io::Error {
-    std::io::Error::other(error.to_string())
 }
 
 #[cfg(test)]
@@ -241,13 +213,5 @@ mod tests {
             assert!(Password::parse_new(&body(json!({ "password": bad }))).is_err());
         }
         assert!(Password::parse_new(&body(json!({ "password": "  abcd  " }))).is_ok());
-    }
-
-    #[test]
-    fn hashes_are_argon2id_and_verify() {
-        let hashed = hash("secret").unwrap();
-        assert!(hashed.starts_with("$argon2id$"), "{hashed}");
-        assert!(verify("secret", &hashed));
-        assert!(!verify("other", &hashed));
     }
 }

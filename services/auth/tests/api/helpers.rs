@@ -27,6 +27,7 @@ pub async fn spawn_app_with_limits(rate_limits: RateLimitSettings) -> TestApp {
         http,
         mongo_url: mongo_url.clone(),
         events: testkit::event_settings(&bus),
+        password_hashes_in_parallel: std::num::NonZeroUsize::new(2).unwrap(),
     };
     let app = Application::build(settings.clone())
         .await
