@@ -7,13 +7,15 @@
 #                                Ctrl-C/SIGTERM, then stop everything it started
 #   scripts/fleet.sh --detach    same, but exit once ready and leave the fleet running;
 #                                target/fleet/env.sh then describes it (GATEWAY_URL, AUTH_URL, ...)
-#   scripts/fleet.sh stop        stop a detached fleet (services, gateway, its infra servers)
+#   scripts/fleet.sh stop        stop a detached fleet (services, gateway, its infra servers);
+#                                `stop --keep-infra` leaves the infra servers running
 #   scripts/fleet.sh status      what runs
-# One service of a running detached fleet (fault tests):
-#   scripts/fleet.sh kill SERVICE     SIGKILL, no cleanup: a crash
-#   scripts/fleet.sh start SERVICE    start it again: same binary, port and environment; waits for
-#                                     its /readyz and updates its pid in env.sh
-#   scripts/fleet.sh restart SERVICE  graceful stop (SIGTERM, then SIGKILL after the grace), start
+# One instance of a service of a running detached fleet (fault tests). INSTANCE is SERVICE (its
+# first instance) or SERVICE#i (its i-th, with FLEET_REPLICAS > 1):
+#   scripts/fleet.sh kill INSTANCE     SIGKILL, no cleanup: a crash
+#   scripts/fleet.sh start INSTANCE    start it again: same binary, port and environment; waits for
+#                                      its /readyz and updates its pid in env.sh
+#   scripts/fleet.sh restart INSTANCE  graceful stop (SIGTERM, then SIGKILL after the grace), start
 #   scripts/fleet.sh infra ARGS...    scripts/infra.sh ARGS on the fleet's infra servers, e.g.
 #                                     `infra restart nats`; refreshes env.sh afterwards
 #
@@ -23,6 +25,9 @@
 #   FLEET_NO_BUILD=1      skip `cargo build`; use the binaries already built
 #   FLEET_BIN_DIR         take the binaries from this directory (implies FLEET_NO_BUILD=1)
 #   FLEET_SERVICES        the services to run (default: those whose Cargo.toml exists), e.g. "auth tickets"
+#   FLEET_REPLICAS        instances of every service (default 1), each on ports of its own, behind
+#                         the gateway round robin (a killed instance's requests go to the others);
+#                         env.sh names the first AUTH_URL, AUTH_PID, ..., the i-th AUTH_i_URL, ...
 #   FLEET_READY_TIMEOUT   seconds to wait for every service's /readyz (default 120)
 #   FLEET_STOP_GRACE      seconds between SIGTERM and SIGKILL when stopping (default 10)
 #   FLEET_ACCESS_LOG=1    write the gateway's access log (off by default: it is benchmarked)
@@ -56,6 +61,7 @@ GATEWAY_PORT=${TICKETING_PORT:-8080}
 PROFILE=${FLEET_PROFILE:-release}
 READY_TIMEOUT=${FLEET_READY_TIMEOUT:-120}
 STOP_GRACE=${FLEET_STOP_GRACE:-10}
+REPLICAS=${FLEET_REPLICAS:-1}
 JWT_KEY_FILE=$FLEET_DIR/jwt_key
 
 ALL_SERVICES=(auth tickets orders payments expiration client)
@@ -106,6 +112,29 @@ has_service() {
     local s
     for s in "${SERVICES[@]}"; do [[ $s == "$1" ]] && return 0; done
     return 1
+}
+
+# The instances of the running services: SERVICE for the first, SERVICE#i for the i-th.
+discover_instances() {
+    [[ $REPLICAS =~ ^[1-9][0-9]*$ ]] || die "FLEET_REPLICAS must be a whole number from 1, not '$REPLICAS'"
+    INSTANCES=()
+    local s i
+    for s in "${SERVICES[@]}"; do
+        INSTANCES+=("$s")
+        for ((i = 2; i <= REPLICAS; i++)); do INSTANCES+=("$s#$i"); done
+    done
+}
+
+instances_of() {
+    local inst
+    for inst in "${INSTANCES[@]}"; do [[ ${inst%%#*} == "$1" ]] && echo "$inst"; done
+    return 0
+}
+
+# The prefix of an instance's variables in env.sh: AUTH for auth, AUTH_2 for auth#2.
+env_prefix() {
+    local upper=${1^^}
+    echo "${upper/\#/_}"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -211,12 +240,12 @@ service_env() {
 # The binary and the whole environment are recorded (the environment readable by the owner only:
 # it holds the keys) so that `start SERVICE` runs it again exactly as it ran.
 start_service() {
-    local name=$1 port=$2 metrics_port=$3 log=$LOG_DIR/$1.log
-    service_env "$name" "$port" "$metrics_port"
+    local name=$1 port=$2 metrics_port=$3 log=$LOG_DIR/$1.log service=${1%%#*}
+    service_env "$service" "$port" "$metrics_port"
     : >"$log"
-    echo "$BIN_DIR/$name" >"$RUN_DIR/$name.bin"
+    echo "$BIN_DIR/$service" >"$RUN_DIR/$name.bin"
     (umask 077 && env "${SVC_ENV[@]}" env -0 >"$RUN_DIR/$name.env")
-    setsid env "${SVC_ENV[@]}" "$BIN_DIR/$name" >>"$log" 2>&1 </dev/null &
+    setsid env "${SVC_ENV[@]}" "$BIN_DIR/$service" >>"$log" 2>&1 </dev/null &
     echo $! >"$RUN_DIR/$name.pid"
     echo "$port" >"$RUN_DIR/$name.port"
     echo "$metrics_port" >"$RUN_DIR/$name.metrics_port"
@@ -252,7 +281,7 @@ log_tail() {
 
 # Waits for every service's GET /readyz to answer 200; fails fast when one exits.
 wait_services() {
-    local -a pending=("${SERVICES[@]}")
+    local -a pending=("${INSTANCES[@]}")
     local deadline=$((SECONDS + READY_TIMEOUT)) t0 name pid port
     t0=$(now_ms)
     # (no word "ready" in progress lines: callers wait for the one `ready:` line)
@@ -393,11 +422,18 @@ http {
     limit_req_log_level warn;
 
 EOF
+        # One instance: never marked down (the gateway would answer 503 for a while after it is
+        # back). Several: a refused connection moves the request to the next instance (even a
+        # POST: nothing was sent), and the dead one is left alone for 2 s.
+        local health="max_fails=0" inst
+        ((REPLICAS > 1)) && health="max_fails=1 fail_timeout=2s"
         for s in "${SERVICES[@]}"; do
             [[ $s == expiration ]] && continue # no HTTP API behind the gateway
+            echo "    upstream $s {"
+            for inst in $(instances_of "$s"); do
+                echo "        server 127.0.0.1:$(read_file "$RUN_DIR/$inst.port") $health;"
+            done
             cat <<EOF
-    upstream $s {
-        server 127.0.0.1:$(read_file "$RUN_DIR/$s.port") max_fails=0;
         keepalive 128;
         keepalive_requests 100000;
         # Shorter than the services' 30 s idle limit: the gateway never reuses a connection the
@@ -518,9 +554,9 @@ write_prometheus_conf() {
     cp "$REPO_ROOT/infra/prometheus/prometheus.yml" "$REPO_ROOT/infra/prometheus/alerts.yml" "$PROM_DIR/"
     {
         echo "["
-        for s in "${SERVICES[@]}"; do
+        for s in "${INSTANCES[@]}"; do
             printf '%s  {"targets": ["127.0.0.1:%s"], "labels": {"job": "%s"}}\n' \
-                "$sep" "$(read_file "$RUN_DIR/$s.metrics_port")" "$s"
+                "$sep" "$(read_file "$RUN_DIR/$s.metrics_port")" "${s%%#*}"
             sep=","
         done
         echo "]"
@@ -575,13 +611,15 @@ write_env() {
         echo "export GATEWAY_URL='http://127.0.0.1:$GATEWAY_PORT'"
         echo "export GATEWAY_PID=$(read_file "$RUN_DIR/gateway.pid")"
         echo "export FLEET_SERVICES='${SERVICES[*]}'"
+        echo "export FLEET_REPLICAS=$REPLICAS"
+        echo "export FLEET_INSTANCES='${INSTANCES[*]}'"
         echo "export FLEET_DIR='$FLEET_DIR'"
         printf 'export JWT_KEY=%q\n' "$JWT"
         if [[ -s $RUN_DIR/prometheus.port ]]; then
             echo "export PROMETHEUS_URL='http://127.0.0.1:$(read_file "$RUN_DIR/prometheus.port")'"
         fi
-        for s in "${SERVICES[@]}"; do
-            upper=${s^^}
+        for s in "${INSTANCES[@]}"; do
+            upper=$(env_prefix "$s")
             echo "export ${upper}_URL='http://127.0.0.1:$(read_file "$RUN_DIR/$s.port")'"
             echo "export ${upper}_METRICS_URL='http://127.0.0.1:$(read_file "$RUN_DIR/$s.metrics_port")/metrics'"
             echo "export ${upper}_PID=$(read_file "$RUN_DIR/$s.pid")"
@@ -597,10 +635,12 @@ write_env() {
 refresh_env() {
     [[ -f $ENV_FILE ]] || return 0
     local tmp=$ENV_FILE.tmp s upper
+    local -a instances
+    read -r -a instances <<<"$(read_file "$RUN_DIR/instances")"
     {
         sed '/^# infra (/,$d' "$ENV_FILE" | while IFS= read -r line; do
-            for s in "${ALL_SERVICES[@]}"; do
-                upper=${s^^}
+            for s in ${instances[@]+"${instances[@]}"}; do
+                upper=$(env_prefix "$s")
                 if [[ $line == "export ${upper}_PID="* ]]; then
                     line="export ${upper}_PID=$(read_file "$RUN_DIR/$s.pid")"
                 fi
@@ -613,16 +653,19 @@ refresh_env() {
     mv "$tmp" "$ENV_FILE"
 }
 
-# Everything this fleet may have started: services, gateway, infra. Safe to call repeatedly.
+# Everything this fleet may have started: services, gateway, infra (unless $1 is --keep-infra).
+# Safe to call repeatedly.
 stop_all() {
     trap '' INT TERM # a second Ctrl-C must not cut the shutdown short
     local -a files=()
-    local s
-    for s in "${ALL_SERVICES[@]}"; do files+=("$RUN_DIR/$s.pid"); done
+    local f
+    for f in "$RUN_DIR"/*.pid; do
+        case $(basename "$f") in gateway.pid | prometheus.pid) ;; *) files+=("$f") ;; esac
+    done
     stop_pidfiles "$RUN_DIR/gateway.pid" "$RUN_DIR/prometheus.pid"
-    stop_pidfiles "${files[@]}"
-    infra stop | sed 's/^/  /' || true
-    rm -f "$ENV_FILE" "$RUN_DIR"/*.env
+    stop_pidfiles ${files[@]+"${files[@]}"}
+    [[ ${1:-} == --keep-infra ]] || infra stop | sed 's/^/  /' || true
+    rm -f "$ENV_FILE" "$RUN_DIR"/*.env "$RUN_DIR/instances"
 }
 
 running_pids() {
@@ -663,6 +706,7 @@ cmd_up() {
     infra install | sed 's/^/  /'
     port_free "$GATEWAY_PORT" || die "port $GATEWAY_PORT is in use; free it or set TICKETING_PORT"
     discover_services
+    discover_instances
     [[ ${#SERVICES[@]} -gt 0 ]] || say "no service exists yet (no services/*/Cargo.toml, client/Cargo.toml); starting the gateway alone"
 
     echo "$INFRA_DIR_FLEET" >"$RUN_DIR/infra_dir"
@@ -690,12 +734,13 @@ cmd_up() {
 
     if [[ ${#SERVICES[@]} -gt 0 ]]; then
         build_services
-        # An API port and a metrics port per service.
+        # An API port and a metrics port per instance.
         local -a ports
-        read -r -a ports <<<"$(free_ports $((2 * ${#SERVICES[@]})))"
-        local i n=${#SERVICES[@]}
-        for i in "${!SERVICES[@]}"; do
-            start_service "${SERVICES[$i]}" "${ports[$i]}" "${ports[$((n + i))]}"
+        read -r -a ports <<<"$(free_ports $((2 * ${#INSTANCES[@]})))"
+        local i n=${#INSTANCES[@]}
+        echo "${INSTANCES[*]}" >"$RUN_DIR/instances"
+        for i in "${!INSTANCES[@]}"; do
+            start_service "${INSTANCES[$i]}" "${ports[$i]}" "${ports[$((n + i))]}"
         done
         wait_services
     fi
@@ -754,16 +799,20 @@ use_recorded_infra_dir() {
 }
 
 cmd_stop() {
+    [[ $# -eq 0 || $1 == --keep-infra ]] || die "usage: scripts/fleet.sh stop [--keep-infra]"
     mkdir -p "$RUN_DIR"
     use_recorded_infra_dir
     say "stopping the fleet"
-    stop_all
+    stop_all "$@"
     say "stopped"
 }
 
 cmd_status() {
     local s pid port any=0
-    for s in gateway prometheus "${ALL_SERVICES[@]}"; do
+    local -a names=(gateway prometheus)
+    read -r -a INSTANCES <<<"$(read_file "$RUN_DIR/instances")"
+    names+=(${INSTANCES[@]+"${INSTANCES[@]}"})
+    for s in "${names[@]}"; do
         pid=$(read_file "$RUN_DIR/$s.pid")
         if pid_alive "$pid"; then
             port=$(read_file "$RUN_DIR/$s.port")
@@ -772,21 +821,25 @@ cmd_status() {
         fi
     done
     [[ $any -eq 1 ]] || echo "no fleet process runs"
+    use_recorded_infra_dir
     infra status || true
 }
 
 # kill | start | restart SERVICE on a detached fleet.
 cmd_service() {
     local action=$1 name=${2:-} mode pid
-    [[ $# -eq 2 ]] || die "usage: scripts/fleet.sh $action SERVICE (one of: ${ALL_SERVICES[*]})"
-    SERVICES=("$name")
-    has_known_service "$name" || die "unknown service '$name' (one of: ${ALL_SERVICES[*]})"
+    [[ $# -eq 2 ]] || die "usage: scripts/fleet.sh $action SERVICE[#i] (one of: ${ALL_SERVICES[*]})"
+    has_known_service "${name%%#*}" || die "unknown service '${name%%#*}' (one of: ${ALL_SERVICES[*]})"
+    [[ $name != *#* || ${name#*#} =~ ^[1-9][0-9]*$ ]] || die "'$name': an instance is SERVICE or SERVICE#i (i from 1)"
+    [[ $name != *#1 ]] || name=${name%#1}
+    SERVICES=("${name%%#*}")
     mode=$(read_file "$RUN_DIR/mode")
     if [[ $mode == foreground* ]] && pid_alive "${mode#foreground }"; then
         die "the fleet runs in the foreground (pid ${mode#foreground }); $action needs a detached fleet"
     fi
     [[ -s $RUN_DIR/$name.port ]] || die "$name is not part of the fleet in ${FLEET_DIR#"$REPO_ROOT"/}"
     use_recorded_infra_dir
+    INSTANCES=("$name") # the waits below are for this one
     pid=$(read_file "$RUN_DIR/$name.pid")
     case $action in
     kill)
@@ -819,7 +872,10 @@ cmd_infra() {
 
 main() {
     case ${1:-} in
-    stop) cmd_stop ;;
+    stop)
+        shift
+        cmd_stop "$@"
+        ;;
     status) cmd_status ;;
     kill | start | restart) cmd_service "$@" ;;
     infra)

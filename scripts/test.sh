@@ -7,7 +7,8 @@
 #      and queue, so they run in parallel on the shared servers);
 #   4. runs the end-to-end tests through the gateway of the running fleet, the purchase flow
 #      over HTTP and a buyer's journey in headless Chromium (installed if missing), then, alone,
-#      the fault tests (services killed, servers restarted under a purchase workload);
+#      the fault tests (services killed, servers restarted under a purchase workload); then
+#      the purchase flows and the fault tests again with two instances of every service;
 #   5. validates the Kubernetes/Docker/skaffold deployment offline;
 # then stops the servers. Exits non-zero if any step failed.
 #
@@ -169,8 +170,9 @@ source "$INFRA_DIR/env.sh"
 step "build (once, for every test binary)"
 cargo build --workspace --all-targets
 
-# run_tests SELECTION... [--ignored-only] [--only=NAME | --skip=NAME]: nextest when installed (it is
-# on the project's machines), else cargo test. NAME: a part of the test names to run or leave out.
+# run_tests SELECTION... [--ignored-only] [--only=NAME | --skip=NAME] [--binaries=A|B]: nextest when
+# installed (it is on the project's machines), else cargo test. NAME: a part of the test names to
+# run or leave out; --binaries: the test binaries (files under tests/) to take them from.
 if cargo nextest --version >/dev/null 2>&1; then
   # Always the whole workspace, the selection made by one filter expression: `-p` would resolve
   # the dependencies' features anew for the selected packages and rebuild them (minutes).
@@ -183,6 +185,7 @@ if cargo nextest --version >/dev/null 2>&1; then
       --ignored-only) args+=(--run-ignored ignored-only) ;;
       --only=*) filter+=" & test(/${1#--only=}/)" ;;
       --skip=*) filter+=" & not test(/${1#--skip=}/)" ;;
+      --binaries=*) filter+=" & binary(/^(${1#--binaries=})\$/)" ;;
       *) args+=("$1") ;;
       esac
       shift
@@ -205,6 +208,7 @@ else
       --ignored-only) harness+=(--ignored) ;;
       --only=*) harness+=("${a#--only=}") ;;
       --skip=*) harness+=(--skip "${a#--skip=}") ;;
+      --binaries=*) for b in ${a#--binaries=}; do args+=(--test "$b"); done ;;
       *) args+=("$a") ;;
       esac
     done
@@ -230,18 +234,21 @@ ensure_browser() {
 }
 
 # The fleet runs the binaries just built, on the same servers, with a short expiration window
-# so the "don't pay" flow finishes in seconds.
-run_e2e() {
+# so the "don't pay" flow finishes in seconds; $1 instances of every service.
+start_fleet() {
   local port
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   # The fault workload's shoppers retry orders and payments through every outage, far faster
   # than a person: the per-user limits (tested by the services' own tests) are lifted for it.
   ORDER_LIMIT_PER_USER=${ORDER_LIMIT_PER_USER:-100000} PAYMENT_LIMIT_PER_USER=${PAYMENT_LIMIT_PER_USER:-100000} \
   EXPIRATION_WINDOW_SECONDS=${E2E_EXPIRATION_WINDOW_SECONDS:-8} FLEET_PROFILE=debug FLEET_NO_BUILD=1 \
-    FLEET_INFRA_DIR=$INFRA_DIR TICKETING_PORT=$port scripts/fleet.sh --detach || return 1
+    FLEET_REPLICAS=$1 FLEET_INFRA_DIR=$INFRA_DIR TICKETING_PORT=$port scripts/fleet.sh --detach || return 1
   # shellcheck source=/dev/null
   source target/fleet/env.sh
   export GATEWAY_URL
+}
+run_e2e() {
+  start_fleet 1 || return 1
   ensure_browser
   run_tests -p e2e -p client --ignored-only --skip=under_faults
 }
@@ -253,6 +260,15 @@ run_faults() {
   export GATEWAY_URL
   run_tests -p e2e --ignored-only --only=under_faults
 }
+# Two instances of every service behind the gateway: the purchase flows, then the faults (the
+# first instance of each service killed in turn while the other serves). The rate limits count
+# per instance: their tests ran with one.
+run_replicated() {
+  scripts/fleet.sh stop --keep-infra >/dev/null || return 1
+  start_fleet 2 || return 1
+  run_tests -p e2e --ignored-only --binaries='flow|price_lock' || return 1
+  run_tests -p e2e --ignored-only --only=under_faults
+}
 if [[ ${SKIP_E2E:-} != 1 ]]; then
   step "end-to-end: the running fleet through its gateway"
   bounded "end-to-end tests" run_e2e || failed+=("end-to-end tests")
@@ -261,6 +277,9 @@ if [[ ${SKIP_E2E:-} != 1 ]]; then
   if [[ -f target/fleet/env.sh ]]; then
     step "end-to-end: faults (services killed, servers restarted) under a purchase workload"
     bounded "fault tests" run_faults || failed+=("fault tests")
+    stop_if_stalled
+    step "end-to-end with 2 instances of every service: purchase flows, then faults"
+    bounded "two-instance tests" run_replicated || failed+=("two-instance tests")
     stop_if_stalled
   fi
   # Stops the fleet's services and gateway, and with them the shared servers.

@@ -57,14 +57,16 @@ impl Fleet {
         }
     }
 
-    /// The fleet's services and their direct URLs (from the fleet's env.sh).
+    /// The fleet's service instances (`auth`, or `auth#2` with several replicas) and their
+    /// direct URLs (from the fleet's env.sh).
     fn services() -> Vec<(String, String)> {
-        let names = std::env::var("FLEET_SERVICES")
+        let names = std::env::var("FLEET_INSTANCES")
+            .or_else(|_| std::env::var("FLEET_SERVICES"))
             .unwrap_or_else(|_| "auth tickets orders payments expiration client".into());
         names
             .split_whitespace()
             .map(|name| {
-                let variable = format!("{}_URL", name.to_uppercase());
+                let variable = format!("{}_URL", name.to_uppercase().replace('#', "_"));
                 let url = std::env::var(&variable).unwrap_or_else(|_| {
                     panic!(
                         "{variable} is not set: source the fleet's env.sh (scripts/test.sh does)"
@@ -73,6 +75,14 @@ impl Fleet {
                 (name.to_owned(), url)
             })
             .collect()
+    }
+
+    /// How many instances of each service run.
+    pub fn replicas() -> usize {
+        std::env::var("FLEET_REPLICAS")
+            .ok()
+            .and_then(|replicas| replicas.parse().ok())
+            .unwrap_or(1)
     }
 
     async fn ready(&self, url: &str) -> bool {

@@ -6,6 +6,9 @@
 //! - every replica (orders' tickets, payments' orders) is at its source's version;
 //! - every event is in its stream exactly once, one charge per paid order, no dead letters.
 //!
+//! With several instances of every service (`FLEET_REPLICAS`: scripts/test.sh runs it once with
+//! two), the first instance of each is the one killed while the others go on serving.
+//!
 //! Ignored by a plain `cargo test`: `scripts/test.sh` runs it alone, after the other
 //! end-to-end tests (it restarts servers they share), against the fleet it started.
 //!
@@ -141,7 +144,14 @@ async fn inject_faults(fleet: &Fleet, shop: &Shop) -> Vec<String> {
             sleep(DOWNTIME).await;
         }
         fleet.must(&["start", service]).await;
-        faults.push(format!("kill -9 {service}: back in {:.1?}", t0.elapsed()));
+        let which = match Fleet::replicas() {
+            1 => String::new(),
+            n => format!(" (1 of {n} instances)"),
+        };
+        faults.push(format!(
+            "kill -9 {service}{which}: back in {:.1?}",
+            t0.elapsed()
+        ));
         sleep(PAUSE).await;
     }
     for server in ["nats", "mongo", "redis"] {
