@@ -24,6 +24,9 @@
 #                          signup lag flow startup; lag = the JetStream and raw upsert floors, the
 #                          lag rows and the backlog), on a fleet that may be dirty (investigation)
 #   BENCH_NO_BUILD=1       use the release binaries already built
+#   BENCH_REPLICAS="1 2"   instead of the whole benchmark: currentuser through the gateway and the
+#                          purchase flow on a fresh fleet with each number of instances per service
+#                          (FLEET_REPLICAS), side by side (target/bench/replicas-N.json)
 #   CARGO_BUILD_JOBS       passed to cargo (set it to 1 on a shared machine)
 set -euo pipefail
 
@@ -71,15 +74,53 @@ stop_fleet() {
 }
 trap stop_fleet EXIT
 
-say "starting a fleet of its own (gateway port $PORT; log ${FLEET_LOG#"$REPO_ROOT"/})"
-if ! FLEET_NO_BUILD=1 FLEET_BIN_DIR="$TARGET_DIR/release" TICKETING_PORT=$PORT \
-    scripts/fleet.sh --detach >>"$FLEET_LOG" 2>&1; then
-    tail -n 40 "$FLEET_LOG" >&2
-    die "the fleet did not start"
+# start_fleet N: a fresh fleet of its own with N instances of every service.
+start_fleet() {
+    say "starting a fleet of its own, $1 instance(s) per service (gateway port $PORT; log ${FLEET_LOG#"$REPO_ROOT"/})"
+    if ! FLEET_REPLICAS=$1 FLEET_NO_BUILD=1 FLEET_BIN_DIR="$TARGET_DIR/release" TICKETING_PORT=$PORT \
+        scripts/fleet.sh --detach >>"$FLEET_LOG" 2>&1; then
+        tail -n 40 "$FLEET_LOG" >&2
+        die "the fleet did not start"
+    fi
+}
+
+# run_bench OUT [VAR=value...]: the benchmark against the running fleet.
+run_bench() {
+    local out=$1
+    shift
+    (
+        # shellcheck disable=SC1091
+        source "$FLEET_DIR/env.sh"
+        env "$@" BENCH_BIN_DIR="$TARGET_DIR/release" BENCH_OUT="$out" "$TARGET_DIR/release/bench"
+    )
+}
+
+if [[ -z ${BENCH_REPLICAS:-} ]]; then
+    start_fleet 1
+    run_bench "$BENCH_DIR/report.json"
+    exit 0
 fi
 
-(
-    # shellcheck disable=SC1091
-    source "$FLEET_DIR/env.sh"
-    BENCH_BIN_DIR=$TARGET_DIR/release BENCH_OUT=$BENCH_DIR/report.json "$TARGET_DIR/release/bench"
-)
+for n in $BENCH_REPLICAS; do
+    [[ $n =~ ^[1-9][0-9]?$ ]] || die "BENCH_REPLICAS: '$n' is not a number of instances"
+    start_fleet "$n"
+    run_bench "$BENCH_DIR/replicas-$n.json" BENCH_ONLY=currentuser,flow >/dev/null
+    stop_fleet
+    rm -rf "$FLEET_DIR"
+done
+trap - EXIT
+python3 - "$BENCH_DIR" $BENCH_REPLICAS <<'PY'
+import json, sys
+out, counts = sys.argv[1], sys.argv[2:]
+rows = ("currentuser_gateway", "purchase_flow")
+print("| instances per service | " + " | ".join(rows) + " |")
+print("|---|" + "---|" * len(rows))
+for n in counts:
+    report = {row["key"]: row for row in json.load(open(f"{out}/replicas-{n}.json"))["rows"]}
+    cells = []
+    for key in rows:
+        row = report.get(key)
+        cells.append("-" if row is None else
+                     f"{row['throughput']:,.0f} {row['unit']}/s, p99 {row['p99_ms']:.1f} ms")
+    print(f"| {n} | " + " | ".join(cells) + " |")
+PY
