@@ -238,6 +238,11 @@ ensure_browser() {
 start_fleet() {
   local port
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  # The fleet exports its traces (batches every second) to the trace test's OTLP receiver, which
+  # listens only while that test runs: an export finding nobody there is a line in a service's log.
+  OTLP_RECEIVER_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  export OTLP_RECEIVER_PORT
+  export OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$OTLP_RECEIVER_PORT OTEL_BSP_SCHEDULE_DELAY=1000
   # The fault workload's shoppers retry orders and payments through every outage, far faster
   # than a person: the per-user limits (tested by the services' own tests) are lifted for it.
   ORDER_LIMIT_PER_USER=${ORDER_LIMIT_PER_USER:-100000} PAYMENT_LIMIT_PER_USER=${PAYMENT_LIMIT_PER_USER:-100000} \

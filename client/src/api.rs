@@ -187,6 +187,10 @@ impl Api {
         if let Some(cookie) = &browser.cookie {
             request = request.header(COOKIE, cookie);
         }
+        // The API's spans join the page's trace.
+        let mut trace = reqwest::header::HeaderMap::new();
+        common::telemetry::inject_http(&mut trace);
+        request = request.headers(trace);
         if let Some(body) = body {
             request = request.json(body);
         }

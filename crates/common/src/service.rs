@@ -164,11 +164,11 @@ where
     crate::telemetry::init(name);
     let settings = or_exit(settings());
     let server = or_exit(build(settings).await);
-    or_exit(
-        server
-            .run_until_stopped(crate::http::shutdown_signal())
-            .await,
-    );
+    let served = server
+        .run_until_stopped(crate::http::shutdown_signal())
+        .await;
+    crate::telemetry::shutdown().await;
+    or_exit(served);
 }
 
 /// A bound, ready-to-serve service.

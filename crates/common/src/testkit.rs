@@ -98,6 +98,18 @@ impl TestClient {
         }
     }
 
+    /// A client that sends `headers` with every request (a browser's `traceparent`, say).
+    pub fn with_headers(base: impl Into<String>, headers: reqwest::header::HeaderMap) -> Self {
+        Self {
+            base: base.into(),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .default_headers(headers)
+                .build()
+                .expect("client builds"),
+        }
+    }
+
     pub fn request(
         &self,
         method: Method,

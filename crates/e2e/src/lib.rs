@@ -168,3 +168,22 @@ pub async fn sleep_past(expires_at: &str, margin: Duration) {
     let left = (expires - chrono::Utc::now()).to_std().unwrap_or_default();
     tokio::time::sleep(left + margin).await;
 }
+
+/// The flow the observability tests follow through every service: `buyer` buys a ticket of
+/// `seller`'s, pays and sees the order complete; then someone new orders another ticket of
+/// theirs, does not pay, and sees the order cancelled when it expires. (Three sign-ups in all,
+/// with the two given; two tickets, two orders, one payment, one expiry.)
+pub async fn purchase_and_expiry(api: &TestClient, seller: &Person, buyer: &Person, label: &str) {
+    let paid = seller.sell(&format!("{label} concert"), "12").await;
+    let order = buyer.buy(&paid).await;
+    let order_id = order["id"].as_str().unwrap();
+    assert_eq!(buyer.pay(order_id, "tok_visa").await.0, 201);
+    buyer.order_when(order_id, "complete").await;
+
+    let late = Person::sign_up(api).await;
+    let left = seller.sell(&format!("{label} opera"), "30").await;
+    let unpaid = late.buy(&left).await;
+    let unpaid_id = unpaid["id"].as_str().unwrap();
+    sleep_past(unpaid["expiresAt"].as_str().unwrap(), Duration::ZERO).await;
+    late.order_when(unpaid_id, "cancelled").await;
+}

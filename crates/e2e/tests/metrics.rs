@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use e2e::{Person, gateway, sleep_past};
+use e2e::{Person, gateway, purchase_and_expiry};
 use serde_json::{Value, json};
 
 /// How long Prometheus may take to see a change: a few of its 5 s scrapes.
@@ -141,18 +141,7 @@ async fn prometheus_sees_a_purchase_and_an_expiry_in_every_service() {
     assert_eq!(status, 400);
     assert_eq!(api.get("/", None).await.status(), 200);
 
-    let paid = seller.sell("Metrics concert", "12").await;
-    let order = buyer.buy(&paid).await;
-    let order_id = order["id"].as_str().unwrap();
-    assert_eq!(buyer.pay(order_id, "tok_visa").await.0, 201);
-    buyer.order_when(order_id, "complete").await;
-
-    let late = Person::sign_up(&api).await;
-    let left = seller.sell("Metrics opera", "30").await;
-    let unpaid = late.buy(&left).await;
-    let unpaid_id = unpaid["id"].as_str().unwrap();
-    sleep_past(unpaid["expiresAt"].as_str().unwrap(), Duration::ZERO).await;
-    late.order_when(unpaid_id, "cancelled").await;
+    purchase_and_expiry(&api, &seller, &buyer, "Metrics").await;
 
     prometheus.grown(expected, &before).await;
     // Every service is scraped and up.

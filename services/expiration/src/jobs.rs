@@ -14,13 +14,19 @@ use apalis_redis::{Config, ConnectionManager, RedisStorage};
 use chrono::{DateTime, Utc};
 use common::events::{EventBus, ExpirationComplete, OrderCreated};
 use common::metrics::{self, counter};
+use common::telemetry::TraceCarrier;
 use serde::{Deserialize, Serialize};
+use tracing::Instrument;
 
 /// One order's expiry.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ExpireOrder {
     pub order_id: String,
     pub expires_at: DateTime<Utc>,
+    /// The trace of the `order.created` that scheduled it: the expiry continues it. (Absent in
+    /// jobs scheduled before it was kept.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<TraceCarrier>,
 }
 
 pub type ExpiryQueue = RedisStorage<ExpireOrder>;
@@ -47,6 +53,7 @@ pub async fn schedule(queue: &mut ExpiryQueue, order: &OrderCreated) -> Result<(
     let job = ExpireOrder {
         order_id: order.id.clone(),
         expires_at: order.expires_at,
+        trace: common::telemetry::current_carrier(),
     };
     // apalis schedules in whole seconds: round up so it never fires early.
     let due =
@@ -77,6 +84,12 @@ fn publish_retry_delay(attempt: i64) -> std::time::Duration {
 
 /// Runs when an expiry is due: announces it, retrying until the stream has it.
 pub async fn expire(job: ExpireOrder, bus: Data<EventBus>) -> Result<(), String> {
+    let span = tracing::info_span!("expire", otel.name = "expire order", order = %job.order_id);
+    common::telemetry::continue_from(&span, job.trace.as_ref());
+    announce(job, bus).instrument(span).await
+}
+
+async fn announce(job: ExpireOrder, bus: Data<EventBus>) -> Result<(), String> {
     let event = ExpirationComplete {
         order_id: job.order_id.clone(),
     };

@@ -66,6 +66,8 @@ impl Payments {
         }
     }
 
+    /// One call to the processor: a client span of the payment's trace.
+    #[tracing::instrument(name = "stripe", skip_all, fields(otel.name = "stripe create charge", otel.kind = "client", order = %order_id))]
     async fn charge_once(
         &self,
         order_id: &str,
@@ -121,6 +123,7 @@ impl Payments {
     }
 
     /// Gives a charge's money back. The key makes a retried refund the same refund.
+    #[tracing::instrument(name = "stripe", skip_all, fields(otel.name = "stripe create refund", otel.kind = "client", charge = %charge_id))]
     pub async fn refund(&self, charge_id: &str, idempotency_key: &str) -> Result<String, String> {
         let key = IdempotencyKey::new(idempotency_key).map_err(|error| format!("{error:?}"))?;
         CreateRefund::new()

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, message::PublishMessage, stream};
 use bytes::Bytes;
+use tracing::Instrument;
 
 use super::contracts::{Event, StreamName};
 use crate::settings::EventSettings;
@@ -70,6 +71,18 @@ impl Namespace {
                 .unwrap_or(subject)
         }
     }
+}
+
+/// The span of one publication: its message carries this span's trace context, so each
+/// listener's span is its child.
+pub fn publish_span(subject: &str, message_id: &str) -> tracing::Span {
+    tracing::info_span!(
+        "publish",
+        otel.name = %format_args!("{subject} publish"),
+        otel.kind = "producer",
+        subject = %subject,
+        message_id = %message_id,
+    )
 }
 
 /// A JetStream connection shared by a service's publishers, relay and listeners.
@@ -170,24 +183,31 @@ impl EventBus {
             .map_err(|error| BusError::Stream(format!("{name}: {error}")))
     }
 
-    /// Publishes an event and waits until the stream has stored it.
+    /// Publishes an event and waits until the stream has stored it (in a producer span of the
+    /// current trace).
     pub async fn publish<E: Event>(&self, event: &E) -> Result<(), BusError> {
         let payload = serde_json::to_vec(event)?;
-        self.publish_raw(E::SUBJECT.as_str(), &event.message_id(), payload.into())
+        let message_id = event.message_id();
+        self.publish_raw(E::SUBJECT.as_str(), &message_id, payload.into())
+            .instrument(publish_span(E::SUBJECT.as_str(), &message_id))
             .await
     }
 
-    /// Publishes a payload under `subject` (without namespace) with `Nats-Msg-Id: message_id`.
+    /// Publishes a payload under `subject` (without namespace) with `Nats-Msg-Id: message_id` and
+    /// the current span's trace context: its listeners continue that trace.
     pub async fn publish_raw(
         &self,
         subject: &str,
         message_id: &str,
         payload: Bytes,
     ) -> Result<(), BusError> {
+        let mut headers = async_nats::HeaderMap::new();
+        crate::telemetry::inject_nats(&mut headers);
         self.publish_message(
             self.namespace.subject(subject),
             PublishMessage::build()
                 .payload(payload)
+                .headers(headers)
                 .message_id(message_id),
         )
         .await

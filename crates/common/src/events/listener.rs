@@ -20,6 +20,7 @@ use async_nats::jetstream::{AckKind, Message};
 use futures::StreamExt;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::bus::{DEAD_LETTER_STREAM, EventBus};
 use super::contracts::Event;
@@ -269,9 +270,19 @@ impl EventBus {
         if delivered > 1 {
             counter!(metrics::CONSUMER_REDELIVERED, "consumer" => durable.to_owned()).increment(1);
         }
+        // The handler's work continues the trace of whoever published the message (every
+        // consumer of a subject starts a child span of that one publication).
+        let span = tracing::info_span!(
+            "consume",
+            otel.name = %format_args!("{} process", E::SUBJECT.as_str()),
+            otel.kind = "consumer",
+            consumer = %durable,
+            delivered,
+        );
+        crate::telemetry::continue_from_nats(&span, message.headers.as_ref());
         let started = std::time::Instant::now();
         let outcome = match event {
-            Ok(event) => handler(event).await,
+            Ok(event) => handler(event).instrument(span).await,
             Err(error) => Err(HandlerError::reject(format!("malformed payload: {error}"))),
         };
         let handled = |outcome: &'static str| {

@@ -17,9 +17,11 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::bus::EventBus;
 use super::contracts::Event;
+use crate::telemetry::TraceCarrier;
 
 /// The document field holding events not yet published.
 pub const OUTBOX_FIELD: &str = "outbox";
@@ -43,6 +45,10 @@ pub struct PendingEvent {
     /// events written before it was recorded.)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub written_at: Option<bson::DateTime>,
+    /// The trace context of the request (or message) that wrote it: its publication and its
+    /// listeners continue that trace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<TraceCarrier>,
 }
 
 impl PendingEvent {
@@ -52,6 +58,7 @@ impl PendingEvent {
             subject: E::SUBJECT.as_str().to_owned(),
             payload: serde_json::to_string(event).expect("event payloads always serialise"),
             written_at: Some(bson::DateTime::now()),
+            trace: crate::telemetry::current_carrier(),
         }
     }
 
@@ -204,12 +211,16 @@ impl OutboxRelay {
             bson::from_bson(document.get(OUTBOX_FIELD).cloned().unwrap_or(Bson::Null))?;
         let mut published = Vec::with_capacity(events.len());
         for event in &events {
+            // A span of the writer's trace: the time from the write to its publication.
+            let span = super::bus::publish_span(&event.subject, &event.id);
+            crate::telemetry::continue_from(&span, event.trace.as_ref());
             self.bus
                 .publish_raw(
                     &event.subject,
                     &event.id,
                     event.payload.clone().into_bytes().into(),
                 )
+                .instrument(span)
                 .await?;
             published.push(event.id.clone());
         }

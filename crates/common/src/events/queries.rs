@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::bus::{BusError, EventBus};
 
@@ -61,8 +62,11 @@ enum Reply<A> {
 impl EventBus {
     /// Asks the owner `Q` and waits up to [`ANSWER_TIMEOUT`] for its answer.
     pub async fn ask<Q: Query>(&self, query: &Q) -> Result<Q::Answer, BusError> {
+        let mut headers = async_nats::HeaderMap::new();
+        crate::telemetry::inject_nats(&mut headers);
         let request = async_nats::Request::new()
             .payload(serde_json::to_vec(query)?.into())
+            .headers(headers)
             .timeout(Some(ANSWER_TIMEOUT));
         let message = self
             .client()
@@ -113,8 +117,15 @@ impl EventBus {
                     continue;
                 };
                 let (bus, state) = (bus.clone(), state.clone());
+                // The answer continues the asker's trace.
+                let span = tracing::info_span!(
+                    "answer",
+                    otel.name = %format_args!("{} process", Q::SUBJECT),
+                    otel.kind = "server",
+                );
+                crate::telemetry::continue_from_nats(&span, question.headers.as_ref());
                 let reply = match serde_json::from_slice::<Q>(&question.payload) {
-                    Ok(query) => Some(answer(state, query)),
+                    Ok(query) => Some(answer(state, query).instrument(span)),
                     Err(error) => {
                         tracing::warn!(subject = %question.subject, %error, "malformed question");
                         None
