@@ -8,10 +8,10 @@ use common::tasks::BackgroundTasks;
 use secrecy::ExposeSecret;
 
 use crate::configuration::Settings;
-use crate::models::user::Users;
 use crate::password_hashing::PasswordHashing;
 use crate::routes;
 use crate::state::{AppState, SignInLimits};
+use crate::store::Users;
 
 pub struct Application;
 

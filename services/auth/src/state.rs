@@ -6,7 +6,8 @@ use std::net::IpAddr;
 use common::rate_limit::{RateLimit, RateLimitSettings};
 use common::{ApiResult, Sessions};
 
-use crate::models::user::{Credentials, Users};
+use crate::models::user::Credentials;
+use crate::store::Users;
 
 #[derive(Clone, FromRef)]
 pub struct AppState {

@@ -1,20 +1,13 @@
-//! Users: credentials parsed from input, argon2id password hashes, and their collection.
+//! Users: credentials parsed from input, and a user as the API shows it.
 
-use common::bson::{doc, oid::ObjectId};
-use common::metrics::{self, counter};
-use common::mongo::{CollectionSchema, unique_index};
+use common::bson::oid::ObjectId;
 use common::{ApiError, ApiResult, JsonBody};
-use mongodb::{Collection, Database};
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use validator::ValidateEmail;
-
-use crate::password_hashing::PasswordHashing;
 
 const EMAIL_INVALID: &str = "Email must be valid";
 const PASSWORD_LENGTH: &str = "Password must be between 4 and 20 characters";
 const PASSWORD_MISSING: &str = "You must supply a password";
-const INVALID_CREDENTIALS: &str = "Invalid credentials";
 
 /// A syntactically valid email, trimmed and lower-cased.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +25,10 @@ impl Email {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
     }
 }
 
@@ -55,6 +52,10 @@ impl Password {
         body.text("password")
             .map(|password| Password(password.to_owned()))
             .ok_or(PASSWORD_MISSING)
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
     }
 }
 
@@ -96,89 +97,6 @@ pub struct User {
 impl User {
     pub fn view(&self) -> Value {
         json!({ "id": self.id.to_hex(), "email": self.email })
-    }
-}
-
-#[derive(Serialize, Deserialize)]
-struct UserDocument {
-    #[serde(rename = "_id")]
-    id: ObjectId,
-    email: String,
-    /// argon2id PHC string.
-    password: String,
-}
-
-/// The users collection.
-#[derive(Clone)]
-pub struct Users {
-    collection: Collection<UserDocument>,
-    hashing: PasswordHashing,
-}
-
-impl Users {
-    pub const COLLECTION: &'static str = "users";
-
-    /// The collection; its unique email index is what makes concurrent sign-ups safe.
-    pub fn schema() -> CollectionSchema {
-        CollectionSchema::new(Self::COLLECTION).index(unique_index(
-            doc! { "email": 1 },
-            "email_unique",
-            false,
-        ))
-    }
-
-    pub fn new(db: &Database, hashing: PasswordHashing) -> Self {
-        Self {
-            collection: db.collection(Self::COLLECTION),
-            hashing,
-        }
-    }
-
-    pub async fn create(&self, credentials: Credentials) -> ApiResult<User> {
-        let hashed =
-            (self.hashing.hash(credentials.password.0).await).map_err(ApiError::internal)?;
-        let document = UserDocument {
-            id: ObjectId::new(),
-            email: credentials.email.0,
-            password: hashed,
-        };
-        match self.collection.insert_one(&document).await {
-            Ok(_) => {
-                counter!(metrics::SIGNUPS).increment(1);
-                Ok(User {
-                    id: document.id,
-                    email: document.email,
-                })
-            }
-            Err(error) if common::mongo::is_duplicate_key(&error) => {
-                Err(ApiError::bad_request("Email in use"))
-            }
-            Err(error) => Err(error.into()),
-        }
-    }
-
-    /// The user whose email and password match; one answer for every mismatch.
-    pub async fn authenticate(&self, credentials: Credentials) -> ApiResult<User> {
-        let found = self
-            .collection
-            .find_one(doc! { "email": &credentials.email.0 })
-            .await?;
-        let stored_hash = found.as_ref().map(|user| user.password.clone());
-        let matches = (self
-            .hashing
-            .verify(credentials.password.0, stored_hash)
-            .await)
-            .map_err(ApiError::internal)?;
-        match found {
-            Some(user) if matches => Ok(User {
-                id: user.id,
-                email: user.email,
-            }),
-            _ => {
-                counter!(metrics::SIGNINS_FAILED).increment(1);
-                Err(ApiError::bad_request(INVALID_CREDENTIALS))
-            }
-        }
     }
 }
 

@@ -5,8 +5,9 @@ use axum::response::IntoResponse;
 use common::rate_limit::ClientAddress;
 use common::{ApiResult, JsonBody, Sessions};
 
-use crate::models::user::{Credentials, Users};
+use crate::models::user::Credentials;
 use crate::state::SignInLimits;
+use crate::store::Users;
 
 /// `POST /api/users/signup`: creates the account and signs it in.
 pub async fn signup(
