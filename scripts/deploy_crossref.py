@@ -2,7 +2,7 @@
 """Cross-reference test of the deployment files, run offline by scripts/validate-deploy.sh.
 
 It reads what a cluster would receive (the output of `kubectl kustomize infra/k8s`), skaffold.yaml, the
-Dockerfiles, the Cargo workspace, the services' Rust sources and infra/k8s/README-section.md, and checks
+Dockerfiles, the Cargo workspace, the services' Rust sources and README.md's Kubernetes section, and checks
 that they agree with each other and with the contract:
 
   * every Service selects a workload, and its target ports exist in that workload's containers;
@@ -10,7 +10,7 @@ that they agree with each other and with the contract:
   * the Ingress is class nginx at ticketing.dev, routes as the contract's section 1 says, and every
     backend names an existing Service and port;
   * every Secret / ConfigMap reference (env, envFrom, volumes) is created by the manifests, or is a
-    user-created Secret (with that key) documented in infra/k8s/README-section.md;
+    user-created Secret (with that key) documented in README.md's Kubernetes section;
   * the images of our services are exactly the images skaffold builds; other images carry a pinned tag;
   * each skaffold artifact's Dockerfile takes ARG SERVICE, and the SERVICE values are the workspace's
     binaries (auth, tickets, orders, payments, expiration, client);
@@ -150,11 +150,17 @@ def env_map(container: dict, objs: dict) -> dict[str, dict]:
     return out
 
 
-def parse_documented_secrets(readme: Path) -> dict[str, set[str]]:
-    """`kubectl create secret generic NAME --from-literal=KEY=...` commands in the README section."""
+def kubernetes_section(readme: Path) -> str:
+    """The README's `## Kubernetes` section (up to the next second-level heading); empty if none."""
     if not readme.exists():
-        return {}
-    text = readme.read_text().replace("\\\n", " ")
+        return ""
+    m = re.search(r"^## Kubernetes\n(.*?)(?=^## |\Z)", readme.read_text(), re.S | re.M)
+    return m.group(1) if m else ""
+
+
+def parse_documented_secrets(section: str) -> dict[str, set[str]]:
+    """`kubectl create secret generic NAME --from-literal=KEY=...` commands in the README section."""
+    text = section.replace("\\\n", " ")
     documented: dict[str, set[str]] = {}
     for line in text.splitlines():
         m = re.search(r"kubectl\s+create\s+secret\s+generic\s+([a-z0-9.-]+)(.*)", line)
@@ -313,7 +319,7 @@ def main() -> int:
     workloads = {n: o for (k, n), o in objs.items() if k in WORKLOAD_KINDS}
     services = {n: o for (k, n), o in objs.items() if k == "Service"}
     skaffold = yaml.safe_load((repo / "skaffold.yaml").read_text())
-    readme = repo / "infra/k8s/README-section.md"
+    readme = kubernetes_section(repo / "README.md")
     documented = parse_documented_secrets(readme)
 
     def selected_workloads(svc: dict) -> list[dict]:
@@ -428,10 +434,10 @@ def main() -> int:
             data = set((obj.get("data") or {}).keys()) | set((obj.get("stringData") or {}).keys())
             r.check(key is None or key in data, f"{what}: created by the manifests", f"key {key} not in {sorted(data)}")
         elif kind == "Secret" and rname in documented and (key is None or key in documented[rname]):
-            r.check(True, f"{what}: user-created, documented in infra/k8s/README-section.md")
+            r.check(True, f"{what}: user-created, documented in README.md's Kubernetes section")
         else:
             r.check(False, what, "neither in the manifests nor documented (kubectl create secret generic ...) "
-                    "in infra/k8s/README-section.md")
+                    "in README.md's Kubernetes section")
 
     # --- Images <-> skaffold artifacts ----------------------------------------------------------------------
     artifacts = skaffold.get("build", {}).get("artifacts", [])
@@ -668,12 +674,11 @@ def main() -> int:
             "every MongoDB StatefulSet initiates its replica set (rs-init sidecar)")
 
     # --- README section -----------------------------------------------------------------------------------------
-    text = readme.read_text() if readme.exists() else ""
     needed = ["/etc/hosts", "skaffold dev", INGRESS_HOST, "ingress-nginx", "jwt-secret", "stripe-secret",
               "scripts/validate-deploy.sh"]
-    r.check(readme.exists() and all(n in text for n in needed),
-            "infra/k8s/README-section.md covers " + ", ".join(needed),
-            f"missing {[n for n in needed if n not in text]}")
+    r.check(bool(readme) and all(n in readme for n in needed),
+            "README.md's Kubernetes section covers " + ", ".join(needed),
+            f"missing {[n for n in needed if n not in readme]}")
     return finish(r)
 
 

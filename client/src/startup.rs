@@ -5,7 +5,7 @@ use common::tasks::BackgroundTasks;
 use crate::api::Api;
 use crate::configuration::Settings;
 use crate::routes;
-use crate::state::{AppState, Payments};
+use crate::state::{AppState, CardEntry};
 
 pub struct Application;
 
@@ -17,7 +17,7 @@ impl Application {
         })?;
         let state = AppState {
             api,
-            payments: Payments {
+            card_entry: CardEntry {
                 stripe_publishable_key: settings.stripe_publishable_key,
             },
         };

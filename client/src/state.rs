@@ -1,4 +1,4 @@
-//! What every page handler can reach: the API and how payments take cards.
+//! What every page handler can reach: the API and how the payment page takes cards.
 
 use axum::extract::FromRef;
 
@@ -7,11 +7,11 @@ use crate::api::Api;
 #[derive(Clone, FromRef)]
 pub struct AppState {
     pub api: Api,
-    pub payments: Payments,
+    pub card_entry: CardEntry,
 }
 
 /// How the payment page takes cards.
 #[derive(Clone, Debug, Default)]
-pub struct Payments {
+pub struct CardEntry {
     pub stripe_publishable_key: Option<String>,
 }

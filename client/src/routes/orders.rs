@@ -11,7 +11,7 @@ use super::extract::{Form, Id};
 use crate::api::{Api, Browser};
 use crate::contract::{Created, Order, OrderStatus};
 use crate::error::{Error, Result};
-use crate::state::{AppState, Payments};
+use crate::state::{AppState, CardEntry};
 use crate::views::{Notice, OrderPage, OrdersPage, Viewer, render};
 
 /// How long a payment waits for its order to become `complete` before the order page takes over
@@ -110,7 +110,7 @@ async fn order_page(
         order?,
         notice,
         paid,
-        &state.payments,
+        &state.card_entry,
     );
     render(status, &page)
 }
@@ -121,7 +121,7 @@ fn order_view(
     order: Order,
     notice: Option<Notice>,
     paid: bool,
-    payments: &Payments,
+    card_entry: &CardEntry,
 ) -> OrderPage {
     let now = Utc::now();
     let confirming = paid && order.status.is_open();
@@ -136,7 +136,7 @@ fn order_view(
         payable: order.is_payable(now) && !confirming,
         notice,
         confirming,
-        stripe_key: payments.stripe_publishable_key.clone(),
+        stripe_key: card_entry.stripe_publishable_key.clone(),
         order,
     }
 }

@@ -9,13 +9,13 @@ use crate::routes;
 use common::rate_limit::RateLimit;
 
 use crate::state::{AppState, PaymentLimit};
-use crate::stripe::Payments;
+use crate::stripe::Stripe;
 
 pub struct Application;
 
 impl Application {
     pub async fn build(settings: Settings) -> Result<Server, StartupError> {
-        let stripe = Payments::new(
+        let stripe = Stripe::new(
             settings.stripe_key.expose_secret(),
             settings.stripe_api_base.as_deref(),
         )

@@ -24,12 +24,13 @@ pub enum ChargeOutcome {
     Unknown(String),
 }
 
+/// The Stripe API client the payments service charges and refunds through.
 #[derive(Clone)]
-pub struct Payments {
+pub struct Stripe {
     client: Client,
 }
 
-impl Payments {
+impl Stripe {
     pub fn new(key: &str, api_base: Option<&str>) -> Result<Self, String> {
         let builder = ClientBuilder::new(key);
         let builder = match api_base {

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::order::{Closing, Order, OrderReplica, STALE_CLAIM};
 use crate::error::{PaymentError, PaymentResult};
-use crate::stripe::{ChargeOutcome, Payments as Stripe};
+use crate::stripe::{ChargeOutcome, Stripe};
 
 const ORDER_ID_REQUIRED: &str = "orderId is required";
 /// How long a payment waits for the order's reservation to be confirmed.

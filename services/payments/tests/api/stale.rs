@@ -5,7 +5,7 @@ use common::events::{Outbox, Subject};
 use common::testkit::{self, error_messages};
 use payments::models::order::OrderReplica;
 use payments::models::payment::Checkout;
-use payments::stripe::Payments;
+use payments::stripe::Stripe;
 use serde_json::Value;
 
 use crate::helpers::{TestApp, spawn_app};
@@ -70,7 +70,7 @@ async fn the_settler_records_a_payment_that_died_mid_way() {
     let app = spawn_app().await;
     let (user, _) = testkit::signed_in();
     let order = crashed_mid_payment(&app, user, 21.5).await;
-    let stripe = Payments::new(&app.stripe_key, Some(&testkit::stripe_api_base())).unwrap();
+    let stripe = Stripe::new(&app.stripe_key, Some(&testkit::stripe_api_base())).unwrap();
     let checkout = Checkout::new(
         &app.db,
         OrderReplica::new(&app.db),
