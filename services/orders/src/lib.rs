@@ -7,3 +7,4 @@ pub mod models;
 pub mod routes;
 pub mod startup;
 pub mod state;
+pub mod store;

@@ -2,9 +2,9 @@ use common::service::{EventService, Server, StartupError};
 
 use crate::configuration::Settings;
 use crate::events::listeners;
-use crate::models::order::Orders;
-use crate::models::ticket::TicketReplica;
 use crate::routes;
+use crate::store::orders::Orders;
+use crate::store::ticket_replica::TicketReplica;
 use common::rate_limit::RateLimit;
 
 use crate::state::{AppState, OrderLimit};

@@ -4,7 +4,7 @@ use axum::extract::FromRef;
 use common::Sessions;
 use common::rate_limit::RateLimit;
 
-use crate::models::order::Orders;
+use crate::store::orders::Orders;
 
 #[derive(Clone, FromRef)]
 pub struct AppState {

@@ -6,8 +6,8 @@ use common::events::{
 };
 use common::service::EventService;
 
-use crate::models::order::Orders;
-use crate::models::ticket::TicketReplica;
+use crate::store::orders::Orders;
+use crate::store::ticket_replica::TicketReplica;
 
 pub fn spawn(service: &mut EventService, orders: &Orders, tickets: &TicketReplica) {
     service.listen(

@@ -2,7 +2,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use common::{ApiResult, IdPath, RequireUser};
 
-use crate::models::order::{CANCELLED_BY_BUYER, Orders};
+use crate::models::order::CANCELLED_BY_BUYER;
+use crate::store::orders::Orders;
 
 /// `DELETE /api/orders/:id`: the buyer gives the ticket up.
 pub async fn cancel(

@@ -4,8 +4,9 @@ use axum::http::StatusCode;
 use common::{ApiResult, JsonBody, RequireUser};
 use serde_json::Value;
 
-use crate::models::order::{OrderRequest, Orders};
+use crate::models::order::OrderRequest;
 use crate::state::OrderLimit;
+use crate::store::orders::Orders;
 
 /// `POST /api/orders`: reserves the ticket for the caller, if nobody holds it.
 pub async fn create(

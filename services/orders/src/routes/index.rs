@@ -3,7 +3,7 @@ use axum::extract::State;
 use common::{ApiResult, RequireUser};
 use serde_json::Value;
 
-use crate::models::order::Orders;
+use crate::store::orders::Orders;
 
 /// `GET /api/orders`: the caller's orders, oldest first.
 pub async fn my_orders(

@@ -3,7 +3,7 @@ use axum::extract::State;
 use common::{ApiResult, IdPath, RequireUser};
 use serde_json::Value;
 
-use crate::models::order::Orders;
+use crate::store::orders::Orders;
 
 /// `GET /api/orders/:id`: one of the caller's orders.
 pub async fn show(

@@ -1,0 +1,4 @@
+//! The service's MongoDB collections.
+
+pub mod orders;
+pub mod ticket_replica;
