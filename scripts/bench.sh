@@ -20,8 +20,9 @@
 #   BENCH_CONNS_FAST, BENCH_CONNS_DB, BENCH_CONNS_WRITE, BENCH_CONNS_SIGNUP,
 #   BENCH_FLOW_CONCURRENCY connections per workload kind (64, 32, 16, 2; 8 buyers)
 #   BENCH_DIAG=1           also the floor inside the services' HTTP shell, without/with tracing
-#   BENCH_ONLY=a,b         only these workloads (currentuser by_id list create_tickets orders
-#                          signup lag flow startup; lag = the JetStream and raw upsert floors, the
+#   BENCH_ONLY=a,b         only these workloads (currentuser traces by_id list create_tickets
+#                          orders signup lag flow startup; traces = currentuser in the services'
+#                          shell before traces, with spans, with spans exported; lag = the JetStream and raw upsert floors, the
 #                          lag rows and the backlog), on a fleet that may be dirty (investigation)
 #   BENCH_NO_BUILD=1       use the release binaries already built
 #   BENCH_REPLICAS="1 2"   instead of the whole benchmark: currentuser through the gateway and the

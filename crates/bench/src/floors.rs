@@ -33,11 +33,23 @@ async fn current_user(State(sessions): State<Sessions>, headers: HeaderMap) -> J
 
 impl FloorServer {
     /// `variant`: `bare`; or, for the diagnostics, `shell` (the route inside the services' HTTP
-    /// shell, `common::http::app`) or `shell+tracing` (plus the services' tracing subscriber).
+    /// shell, `common::http::app`) or `shell+tracing` (plus the tracing subscriber as it was
+    /// before traces: log lines only); or `shell+traces` (plus the services' own subscriber,
+    /// `common::telemetry::init`: log lines and OpenTelemetry spans).
     pub fn start(jwt_key: &str, variant: &str) -> anyhow::Result<FloorServer> {
+        Self::start_with(jwt_key, variant, &[])
+    }
+
+    /// [`FloorServer::start`] with more environment (the OpenTelemetry settings, say).
+    pub fn start_with(
+        jwt_key: &str,
+        variant: &str,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<FloorServer> {
         let mut child = Command::new(std::env::current_exe()?)
             .args([FLOOR_SERVER_ARG, variant])
             .env("BENCH_FLOOR_JWT_KEY", jwt_key)
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -68,11 +80,16 @@ pub fn serve_floor(variant: &str) -> anyhow::Result<()> {
     if variant == "shell+tracing" {
         use tracing_subscriber::layer::SubscriberExt;
         use tracing_subscriber::util::SubscriberInitExt;
-        // As common::telemetry::init does (its output goes nowhere here).
+        // As common::telemetry::init did before traces: log lines only (going nowhere here).
         tracing_subscriber::registry()
             .with(tracing_subscriber::EnvFilter::new("info"))
             .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
             .try_init()?;
+    }
+    if variant == "shell+traces" {
+        // The services' own set-up: log lines and OpenTelemetry spans, exported when the
+        // environment names an OTLP endpoint.
+        common::telemetry::init("floor");
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -4,6 +4,7 @@ mod events;
 mod http;
 mod orders;
 mod settings;
+mod traces;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -138,6 +139,9 @@ pub async fn run_all(s: Settings) -> anyhow::Result<Report> {
     if b.s.runs("currentuser") {
         b.current_user().await?;
     }
+    if b.s.runs("traces") {
+        b.trace_cost().await?;
+    }
     let ids = b.seed_tickets(100).await?;
     if b.s.runs("by_id") {
         b.ticket_by_id(&ids).await?;
@@ -231,8 +235,9 @@ pub async fn run_all(s: Settings) -> anyhow::Result<Report> {
     })
 }
 
-/// Marks the targets of issue 7.
+/// Marks the targets of issue 7 (and of issue 13: what traces cost).
 pub fn judge(report: &mut Report) {
+    traces::judge(report);
     if let Some(row) = report.row_mut("currentuser_direct") {
         let met = row.throughput >= 80_000.0;
         *row = row.clone().target("≥ 80,000 req/s", met);
