@@ -7,4 +7,5 @@ pub mod models;
 pub mod routes;
 pub mod startup;
 pub mod state;
+pub mod store;
 pub mod stripe;

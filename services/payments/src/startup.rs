@@ -3,9 +3,9 @@ use secrecy::ExposeSecret;
 
 use crate::configuration::Settings;
 use crate::events::listeners;
-use crate::models::order::OrderReplica;
-use crate::models::payment::Checkout;
 use crate::routes;
+use crate::store::checkout::Checkout;
+use crate::store::order_replica::OrderReplica;
 use common::rate_limit::RateLimit;
 
 use crate::state::{AppState, PaymentLimit};

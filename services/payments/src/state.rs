@@ -4,7 +4,7 @@ use axum::extract::FromRef;
 use common::Sessions;
 use common::rate_limit::RateLimit;
 
-use crate::models::payment::Checkout;
+use crate::store::checkout::Checkout;
 
 #[derive(Clone, FromRef)]
 pub struct AppState {

@@ -3,8 +3,8 @@
 use common::events::{BusError, ClosePayment, OrderCancelled, OrderConfirmed, OrderCreated};
 use common::service::EventService;
 
-use crate::models::order::OrderReplica;
-use crate::models::payment::Checkout;
+use crate::store::checkout::Checkout;
+use crate::store::order_replica::OrderReplica;
 
 pub async fn spawn(
     service: &mut EventService,

@@ -4,8 +4,9 @@ use axum::http::StatusCode;
 use common::{ApiResult, JsonBody, RequireUser};
 use serde_json::{Value, json};
 
-use crate::models::payment::{Checkout, PaymentRequest};
+use crate::models::payment::PaymentRequest;
 use crate::state::PaymentLimit;
+use crate::store::checkout::Checkout;
 
 /// `POST /api/payments`: charges the caller's order.
 pub async fn create(

@@ -3,8 +3,8 @@
 use common::bson::{self, Document, doc, oid::ObjectId};
 use common::events::{Outbox, Subject};
 use common::testkit::{self, error_messages};
-use payments::models::order::OrderReplica;
-use payments::models::payment::Checkout;
+use payments::store::checkout::Checkout;
+use payments::store::order_replica::OrderReplica;
 use payments::stripe::Stripe;
 use serde_json::Value;
 
