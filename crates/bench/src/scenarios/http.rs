@@ -167,23 +167,15 @@ impl Bench {
                 })
             })
         };
-        let sample = load::ops(
-            conns,
-            self.s.timing,
-            &self.meter.with(self.probes(&[], &["bench", "mongodb"])),
-            op,
-        )
-        .await;
-        self.push(
-            Row::from_sample(
-                "floor_find_by_id",
-                "raw driver: find_one by _id",
-                "req",
-                &sample,
+        let floor = self
+            .floor_of(
+                conns,
+                &["mongodb"],
+                op,
+                ("floor_find_by_id", "raw driver: find_one by _id", "req"),
             )
-            .with_cpu(&sample, "bench")
-            .floor(),
-        );
+            .await;
+        self.push(floor);
 
         let (tickets_url, _) = self.s.fleet.service("tickets")?;
         let ids: Arc<Vec<String>> = Arc::new(ids.to_vec());
@@ -234,23 +226,19 @@ impl Bench {
                 }
             })
         });
-        let sample = load::ops(
-            conns,
-            self.s.timing,
-            &self.meter.with(self.probes(&[], &["bench", "mongodb"])),
-            op,
-        )
-        .await;
-        self.push(
-            Row::from_sample(
-                "floor_find_100",
-                "raw driver: find 100 (cheapest equivalent: filter only, sorted in the client)",
-                "req",
-                &sample,
+        let floor = self
+            .floor_of(
+                conns,
+                &["mongodb"],
+                op,
+                (
+                    "floor_find_100",
+                    "raw driver: find 100 (cheapest equivalent: filter only, sorted in the client)",
+                    "req",
+                ),
             )
-            .with_cpu(&sample, "bench")
-            .floor(),
-        );
+            .await;
+        self.push(floor);
 
         let (tickets_url, _) = self.s.fleet.service("tickets")?;
         let sample = self
@@ -299,23 +287,19 @@ impl Bench {
                     .map_err(|e| e.to_string())
             })
         });
-        let sample = load::ops(
-            conns,
-            self.s.timing,
-            &self.meter.with(self.probes(&[], &["bench", "mongodb"])),
-            op,
-        )
-        .await;
-        self.push(
-            Row::from_sample(
-                "floor_insert",
-                "raw driver: insert_one (ticket-shaped)",
-                "req",
-                &sample,
+        let floor = self
+            .floor_of(
+                conns,
+                &["mongodb"],
+                op,
+                (
+                    "floor_insert",
+                    "raw driver: insert_one (ticket-shaped)",
+                    "req",
+                ),
             )
-            .with_cpu(&sample, "bench")
-            .floor(),
-        );
+            .await;
+        self.push(floor);
 
         let (tickets_url, _) = self.s.fleet.service("tickets")?;
         let seller = self.seller.clone();
@@ -355,24 +339,15 @@ impl Bench {
                 .map_err(|e| e.to_string())?
             })
         });
-        let sample = load::ops(
-            conns,
-            self.s.timing,
-            &self.meter.with(self.probes(&[], &["bench"])),
-            op,
-        )
-        .await;
-        self.push(
-            Row::from_sample(
-                "floor_argon2",
-                "argon2id hash alone (0.6 defaults)",
-                "hash",
-                &sample,
+        let floor = self
+            .floor_of(
+                conns,
+                &[],
+                op,
+                ("floor_argon2", "argon2id hash alone (0.6 defaults)", "hash"),
             )
-            .with_cpu(&sample, "bench")
-            .floor()
-            .note("in-process, one hash per worker at a time: m=19 MiB, t=2, p=1"),
-        );
+            .await;
+        self.push(floor.note("in-process, one hash per worker at a time: m=19 MiB, t=2, p=1"));
 
         let (auth_url, _) = self.s.fleet.service("auth")?;
         let run = ObjectId::new().to_hex();

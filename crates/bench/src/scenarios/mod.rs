@@ -284,6 +284,25 @@ fn tree(name: &str, pid: Option<u32>) -> Option<Probe> {
 }
 
 impl Bench {
+    /// A floor the bench measures in itself (a raw driver call, a hash: no service in the way):
+    /// `op` from `conns` workers for the run's timing, the CPU of the bench and of `servers`.
+    async fn floor_of(
+        &self,
+        conns: usize,
+        servers: &[&str],
+        op: Op,
+        row: (&str, &str, &str),
+    ) -> Row {
+        let mut measured = vec!["bench"];
+        measured.extend_from_slice(servers);
+        let probes = self.probes(&[], &measured);
+        let sample = load::ops(conns, self.s.timing, &self.meter.with(probes), op).await;
+        let (key, label, unit) = row;
+        Row::from_sample(key, label, unit, &sample)
+            .with_cpu(&sample, "bench")
+            .floor()
+    }
+
     fn probes(&self, services: &[&str], extra: &[&str]) -> Vec<Probe> {
         let f = &self.s.fleet;
         let mut probes: Vec<Probe> = services

@@ -218,23 +218,19 @@ impl Bench {
                     .map_err(|e| e.to_string())
             })
         });
-        let sample = load::ops(
-            conns,
-            self.s.timing,
-            &self.meter.with(self.probes(&[], &["bench", "mongodb"])),
-            op,
-        )
-        .await;
-        self.push(
-            Row::from_sample(
-                "floor_find_insert",
-                "raw driver: find_one + insert_one",
-                "req",
-                &sample,
+        let floor = self
+            .floor_of(
+                conns,
+                &["mongodb"],
+                op,
+                (
+                    "floor_find_insert",
+                    "raw driver: find_one + insert_one",
+                    "req",
+                ),
             )
-            .with_cpu(&sample, "bench")
-            .floor(),
-        );
+            .await;
+        self.push(floor);
 
         let (orders_url, _) = self.s.fleet.service("orders")?;
         let pool = Arc::new(Mutex::new(for_orders.to_vec()));
