@@ -53,6 +53,8 @@ ROUTES = {
     "/api/tickets": "tickets",
     "/api/orders": "orders",
     "/api/payments": "payments",
+    # The API's description: the docs page and the merged OpenAPI document.
+    "/api/docs": "client",
     "/": "client",
 }
 # Contract, section 6 (and the project's settings list): what each service must be given in Kubernetes.

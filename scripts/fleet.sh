@@ -65,8 +65,9 @@ REPLICAS=${FLEET_REPLICAS:-1}
 JWT_KEY_FILE=$FLEET_DIR/jwt_key
 
 ALL_SERVICES=(auth tickets orders payments expiration client)
-# gateway route -> service, in the ingress's order (CONTRACT section 1); `/` goes to client.
-ROUTES=("/api/users:auth" "/api/tickets:tickets" "/api/orders:orders" "/api/payments:payments")
+# gateway route -> service, in the ingress's order; `/` goes to client, and so does the API's
+# description (`/api/docs`: the docs page and the merged OpenAPI document).
+ROUTES=("/api/users:auth" "/api/tickets:tickets" "/api/orders:orders" "/api/payments:payments" "/api/docs:client")
 
 say() { printf 'fleet: %s\n' "$*"; }
 die() {

@@ -1,4 +1,5 @@
 mod account;
+mod api_docs;
 mod assets;
 mod extract;
 mod home;
@@ -43,6 +44,7 @@ pub fn router(state: AppState) -> Router {
         .route("/orders/{id}/pay", post(orders::pay))
         .route("/static/app.css", get(assets::css))
         .route("/static/app.js", get(assets::js))
+        .merge(api_docs::router())
         // Unknown API paths reach the client too (everything outside the services' prefixes
         // does): they get the API's JSON 404; anything else a page.
         .route("/api/{*path}", any(|| async { common::ApiError::NotFound }))

@@ -10,9 +10,11 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 /// One entry of the contract's error body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ErrorEntry {
+    /// What went wrong, for a person to read.
     pub message: String,
+    /// The request body's field the message is about (input errors only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
 }

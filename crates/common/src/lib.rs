@@ -1,5 +1,6 @@
 //! Shared plumbing for the ticketing services: one way to do each thing.
 
+pub mod api_docs;
 pub mod connections;
 pub mod error;
 pub mod events;

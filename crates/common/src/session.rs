@@ -28,12 +28,14 @@ pub const SESSION_COOKIE: &str = "session";
 pub const SESSION_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// The claims of a session token: who the caller is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UserClaims {
     /// The user's id, a 24-hex ObjectId.
     pub id: String,
     pub email: String,
+    /// When the session started (seconds since the epoch).
     pub iat: i64,
+    /// When the session ends (seconds since the epoch).
     pub exp: i64,
 }
 

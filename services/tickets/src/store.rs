@@ -13,11 +13,10 @@ use common::mongo::CollectionSchema;
 use futures::TryStreamExt;
 use mongodb::options::IndexOptions;
 use mongodb::{Collection, Database, IndexModel};
-use serde_json::Value;
 
 use crate::error::{TicketError, TicketResult};
 use crate::models::listing::Listing;
-use crate::models::ticket::{Ticket, TicketDraft};
+use crate::models::ticket::{Ticket, TicketDraft, TicketView};
 
 /// How often a write re-reads and retries after losing a race on the version.
 const WRITE_ATTEMPTS: usize = 5;
@@ -103,7 +102,7 @@ impl Tickets {
         let cursor = self.collection.find(doc! { "orderId": null }).await?;
         let mut tickets: Vec<Ticket> = cursor.try_collect().await?;
         tickets.sort_unstable_by_key(|ticket| ticket.id);
-        let views: Vec<Value> = tickets.iter().map(Ticket::view).collect();
+        let views: Vec<TicketView> = tickets.iter().map(Ticket::view).collect();
         let body = serde_json::to_vec(&views)?;
         Ok(Bytes::from(body))
     }

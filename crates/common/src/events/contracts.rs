@@ -104,7 +104,7 @@ pub trait Event: Serialize + DeserializeOwned + Send + Sync + 'static {
 /// The status of an order, as the API and the events spell it: `created` until the tickets
 /// service confirms the reservation (`awaiting:payment`) or refuses it (`cancelled`, reason
 /// `ticket changed`); then `complete` once paid, or `cancelled` by the buyer or its expiry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum OrderStatus {
     #[serde(rename = "created")]
     Created,

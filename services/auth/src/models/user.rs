@@ -2,7 +2,9 @@
 
 use common::bson::oid::ObjectId;
 use common::{ApiError, ApiResult, JsonBody};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
 use validator::ValidateEmail;
 
 const EMAIL_INVALID: &str = "Email must be valid";
@@ -59,6 +61,18 @@ impl Password {
     }
 }
 
+/// What sign-up and sign-in read (the API's description of [`Credentials`]'s input).
+#[derive(ToSchema)]
+#[allow(dead_code)] // Described, never built: the body is parsed field by field.
+pub struct CredentialsInput {
+    /// Trimmed and lower-cased.
+    #[schema(format = Email, max_length = 254)]
+    email: String,
+    /// Sign-up: 4 to 20 characters once trimmed; sign-in: not blank.
+    #[schema(min_length = 1)]
+    password: String,
+}
+
 pub struct Credentials {
     pub email: Email,
     pub password: Password,
@@ -95,14 +109,27 @@ pub struct User {
 }
 
 impl User {
-    pub fn view(&self) -> Value {
-        json!({ "id": self.id.to_hex(), "email": self.email })
+    pub fn view(&self) -> UserView {
+        UserView {
+            id: self.id.to_hex(),
+            email: self.email.clone(),
+        }
     }
+}
+
+/// A user as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserView {
+    /// 24 hex digits.
+    #[schema(pattern = "^[0-9a-f]{24}$")]
+    pub id: String,
+    pub email: String,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn body(value: Value) -> JsonBody {
         JsonBody(value.as_object().cloned().unwrap())

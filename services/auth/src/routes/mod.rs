@@ -4,15 +4,29 @@ mod signout;
 mod signup;
 
 use axum::Router;
-use axum::routing::{get, post};
+use utoipa::openapi::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::state::AppState;
 
+/// The operations' tag in the API's description.
+const TAG: &str = "users";
+
+/// The routes with their documented operations.
+fn api() -> OpenApiRouter<AppState> {
+    common::api_docs::router("auth", "Accounts and sessions.")
+        .routes(routes!(signup::signup))
+        .routes(routes!(signin::signin))
+        .routes(routes!(signout::signout))
+        .routes(routes!(current_user::current_user))
+}
+
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/api/users/signup", post(signup::signup))
-        .route("/api/users/signin", post(signin::signin))
-        .route("/api/users/signout", post(signout::signout))
-        .route("/api/users/currentuser", get(current_user::current_user))
-        .with_state(state)
+    api().split_for_parts().0.with_state(state)
+}
+
+/// The service's OpenAPI document.
+pub fn openapi() -> OpenApi {
+    common::api_docs::finish(api().into_openapi())
 }

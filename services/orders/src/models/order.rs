@@ -8,7 +8,7 @@ use common::input::parse_object_id;
 use common::money::Price;
 use common::{ApiError, ApiResult, JsonBody};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 const TICKET_ID_REQUIRED: &str = "TicketId must be provided";
 const TICKET_VERSION_INVALID: &str = "TicketVersion must be a non-negative integer";
@@ -16,6 +16,20 @@ const TICKET_VERSION_INVALID: &str = "TicketVersion must be a non-negative integ
 /// Why an order was cancelled, as the API shows it (`reason`).
 pub const CANCELLED_BY_BUYER: &str = "cancelled by the buyer";
 pub const EXPIRED: &str = "expired";
+
+/// What ordering reads (the API's description of [`OrderRequest`]'s input).
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)] // Described, never built: the body is parsed field by field.
+pub struct OrderInput {
+    /// The ticket's id, 24 hex digits.
+    #[schema(pattern = "^[0-9a-fA-F]{24}$")]
+    ticket_id: String,
+    /// The version of the ticket the buyer saw: an order for a ticket changed since is refused
+    /// (409, or cancelled with reason `ticket changed`).
+    #[schema(minimum = 0)]
+    ticket_version: Option<i64>,
+}
 
 /// What a buyer sends to reserve a ticket.
 #[derive(Debug, Clone)]
@@ -62,6 +76,35 @@ pub struct TicketSnapshot {
     pub version: i64,
 }
 
+/// An order as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderView {
+    /// 24 hex digits.
+    #[schema(pattern = "^[0-9a-f]{24}$")]
+    pub id: String,
+    /// The buyer.
+    pub user_id: String,
+    pub status: OrderStatus,
+    /// When an unpaid order is cancelled (RFC 3339, milliseconds, UTC).
+    #[schema(format = DateTime)]
+    pub expires_at: String,
+    pub version: i64,
+    pub ticket: OrderTicketView,
+    /// Why the order was cancelled: `cancelled by the buyer`, `expired`, `ticket changed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The ticket as it was priced for the order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderTicketView {
+    pub id: String,
+    pub title: String,
+    pub price: f64,
+    pub version: i64,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Order {
@@ -89,24 +132,23 @@ impl Order {
         self.expires_at.to_chrono()
     }
 
-    pub fn view(&self) -> Value {
-        let mut view = json!({
-            "id": self.id.to_hex(),
-            "userId": self.user_id,
-            "status": self.status,
-            "expiresAt": self.expires_at().to_rfc3339_opts(SecondsFormat::Millis, true),
-            "version": self.version,
-            "ticket": {
-                "id": self.ticket.id,
-                "title": self.ticket.title,
-                "price": Price::from_cents(self.ticket.price_cents).amount(),
-                "version": self.ticket.version,
+    pub fn view(&self) -> OrderView {
+        OrderView {
+            id: self.id.to_hex(),
+            user_id: self.user_id.clone(),
+            status: self.status,
+            expires_at: self
+                .expires_at()
+                .to_rfc3339_opts(SecondsFormat::Millis, true),
+            version: self.version,
+            ticket: OrderTicketView {
+                id: self.ticket.id.clone(),
+                title: self.ticket.title.clone(),
+                price: Price::from_cents(self.ticket.price_cents).amount(),
+                version: self.ticket.version,
             },
-        });
-        if let Some(reason) = &self.reason {
-            view["reason"] = json!(reason);
+            reason: self.reason.clone(),
         }
-        view
     }
 
     pub(crate) fn created_event(&self) -> OrderCreated {

@@ -1,20 +1,42 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use common::api_docs::ErrorBody;
 use common::{ApiResult, JsonBody, RequireUser};
-use serde_json::Value;
 
-use crate::models::order::OrderRequest;
+use crate::models::order::{OrderInput, OrderRequest, OrderView};
 use crate::state::OrderLimit;
 use crate::store::orders::Orders;
 
 /// `POST /api/orders`: reserves the ticket for the caller, if nobody holds it.
+#[utoipa::path(post, path = "/api/orders", tag = super::TAG, operation_id = "createOrder",
+    security(("session" = [])),
+    request_body = OrderInput,
+    responses(
+        (status = 201, description = "Ordered (`created`: the reservation is pending); \
+            `order.created` is published", body = OrderView,
+            links(
+                ("showOrder" = (operation_id = "showOrder",
+                    parameters(("id" = "$response.body#/id")))),
+                ("cancelOrder" = (operation_id = "cancelOrder",
+                    parameters(("id" = "$response.body#/id")))),
+            )),
+        (status = 400, description = "`TicketId must be provided`, `TicketVersion must be a \
+            non-negative integer` (on their fields), `Ticket is already reserved`, `You cannot \
+            order your own ticket`; or a body that is not a JSON object", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 404, description = "No such ticket", body = ErrorBody),
+        (status = 409, description = "`Ticket has changed` since the version the buyer saw",
+            body = ErrorBody),
+        (status = 429, description = "Too many orders from this user", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    ))]
 pub async fn create(
     State(orders): State<Orders>,
     State(OrderLimit(limit)): State<OrderLimit>,
     RequireUser(user): RequireUser,
     body: JsonBody,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<OrderView>)> {
     let request = OrderRequest::parse(&body)?;
     limit.check(&user.id)?;
     let order = orders.reserve(&user.id, request).await?;

@@ -6,11 +6,33 @@ use common::events::PendingEvent;
 use common::input::parse_object_id;
 use common::{ApiError, ApiResult, JsonBody};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 const ORDER_ID_REQUIRED: &str = "orderId is required";
 const TOKEN_REQUIRED: &str = "token is required";
 /// Card tokens are short; the bound keeps the idempotency key within Stripe's 255 characters.
 const MAX_TOKEN_CHARS: usize = 200;
+
+/// What paying reads (the API's description of [`PaymentRequest`]'s input).
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)] // Described, never built: the body is parsed field by field.
+pub struct PaymentInput {
+    /// The order's id, 24 hex digits.
+    #[schema(pattern = "^[0-9a-fA-F]{24}$")]
+    order_id: String,
+    /// The card processor's token for the card (Stripe's test tokens: `tok_visa`, ...).
+    #[schema(min_length = 1, max_length = 200)]
+    token: String,
+}
+
+/// A payment as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentView {
+    /// 24 hex digits.
+    #[schema(pattern = "^[0-9a-f]{24}$")]
+    pub id: String,
+}
 
 /// What a buyer sends to pay.
 #[derive(Debug, Clone)]

@@ -5,7 +5,7 @@ use common::events::{PendingEvent, TicketUpdated};
 use common::money::Price;
 use common::{ApiError, ApiResult, JsonBody};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 const TITLE_REQUIRED: &str = "Title is required";
 const TITLE_TOO_LONG: &str = "Title must be at most 200 characters";
@@ -27,6 +27,19 @@ impl Title {
         }
         Ok(Title(title.to_owned()))
     }
+}
+
+/// What listing or changing a ticket reads (the API's description of [`TicketDraft`]'s input).
+#[derive(ToSchema)]
+#[allow(dead_code)] // Described, never built: the body is parsed field by field.
+pub struct TicketInput {
+    /// Not blank; at most 200 characters once trimmed.
+    #[schema(min_length = 1, max_length = 200)]
+    title: String,
+    /// At least 0.50 and less than 1,000,000, with at most two decimals; a numeric string
+    /// (`"20.00"`) is read as its number.
+    #[schema(minimum = 0.5, exclusive_maximum = 1000000.0)]
+    price: f64,
 }
 
 /// What a seller sends to list or change a ticket.
@@ -78,18 +91,15 @@ impl Ticket {
         Price::from_cents(self.price_cents)
     }
 
-    pub fn view(&self) -> Value {
-        let mut view = json!({
-            "id": self.id.to_hex(),
-            "title": self.title,
-            "price": self.price().amount(),
-            "userId": self.user_id,
-            "version": self.version,
-        });
-        if let Some(order_id) = &self.order_id {
-            view["orderId"] = json!(order_id);
+    pub fn view(&self) -> TicketView {
+        TicketView {
+            id: self.id.to_hex(),
+            title: self.title.clone(),
+            price: self.price().amount(),
+            user_id: self.user_id.clone(),
+            version: self.version,
+            order_id: self.order_id.clone(),
         }
-        view
     }
 
     /// The `ticket.updated` event describing this ticket once at `version` with `order_id`.
@@ -109,4 +119,22 @@ impl Ticket {
             order_id,
         }
     }
+}
+
+/// A ticket as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TicketView {
+    /// 24 hex digits.
+    #[schema(pattern = "^[0-9a-f]{24}$")]
+    pub id: String,
+    pub title: String,
+    pub price: f64,
+    /// The seller.
+    pub user_id: String,
+    /// Grows by one on every change: an edit, a reservation, a release.
+    pub version: i64,
+    /// The order holding the ticket, while one does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<String>,
 }

@@ -1,13 +1,24 @@
 use axum::Json;
 use axum::extract::State;
+use common::api_docs::ErrorBody;
 use common::{ApiResult, IdPath};
-use serde_json::Value;
 
 use crate::error::TicketError;
+use crate::models::ticket::TicketView;
 use crate::store::Tickets;
 
 /// `GET /api/tickets/:id`.
-pub async fn show(State(tickets): State<Tickets>, IdPath(id): IdPath) -> ApiResult<Json<Value>> {
+#[utoipa::path(get, path = "/api/tickets/{id}", tag = super::TAG, operation_id = "showTicket",
+    params(("id" = String, Path, description = "The ticket's id, 24 hex digits")),
+    responses(
+        (status = 200, description = "The ticket", body = TicketView),
+        (status = 400, description = "`Invalid id`", body = ErrorBody),
+        (status = 404, description = "No such ticket", body = ErrorBody),
+    ))]
+pub async fn show(
+    State(tickets): State<Tickets>,
+    IdPath(id): IdPath,
+) -> ApiResult<Json<TicketView>> {
     let ticket = tickets.find(id).await?.ok_or(TicketError::NotFound)?;
     Ok(Json(ticket.view()))
 }

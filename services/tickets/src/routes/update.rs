@@ -1,18 +1,31 @@
 use axum::Json;
 use axum::extract::State;
+use common::api_docs::ErrorBody;
 use common::{ApiResult, IdPath, JsonBody, RequireUser};
-use serde_json::Value;
 
-use crate::models::ticket::TicketDraft;
+use crate::models::ticket::{TicketDraft, TicketInput, TicketView};
 use crate::store::Tickets;
 
 /// `PUT /api/tickets/:id`: the owner changes title and price while the ticket is not reserved.
+#[utoipa::path(put, path = "/api/tickets/{id}", tag = super::TAG, operation_id = "updateTicket",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The ticket's id, 24 hex digits")),
+    request_body = TicketInput,
+    responses(
+        (status = 200, description = "Changed; `ticket.updated` is published", body = TicketView),
+        (status = 400, description = "The input errors of `POST /api/tickets`, `Invalid id`, or \
+            `Cannot edit a reserved ticket`", body = ErrorBody),
+        (status = 401, description = "Not signed in, or not the seller", body = ErrorBody),
+        (status = 404, description = "No such ticket", body = ErrorBody),
+        (status = 409, description = "`Ticket has changed`: concurrent changes kept winning",
+            body = ErrorBody),
+    ))]
 pub async fn update(
     State(tickets): State<Tickets>,
     RequireUser(user): RequireUser,
     IdPath(id): IdPath,
     body: JsonBody,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<TicketView>> {
     let draft = TicketDraft::parse(&body)?;
     let ticket = tickets.edit(id, &user.id, draft).await?;
     Ok(Json(ticket.view()))
