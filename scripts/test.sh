@@ -255,7 +255,12 @@ start_fleet() {
 run_e2e() {
   start_fleet 1 || return 1
   ensure_browser
-  run_tests -p e2e -p client --ignored-only --skip=under_faults
+  local rc=0
+  run_tests -p e2e -p client --ignored-only --skip=under_faults || rc=$?
+  # The API's own description against the same fleet: schemathesis, bounded by FUZZ_MAX_SECONDS.
+  step "end-to-end: schemathesis fuzzes the API through the gateway"
+  scripts/fuzz-api.sh || rc=$?
+  return "$rc"
 }
 # The fault tests drive the fleet run_e2e started (each step runs in a shell of its own, so
 # the fleet's env.sh is read again here).
