@@ -3,26 +3,58 @@
 //! sees the order complete in My orders, and the seller can no longer edit the ticket.
 //! Screenshots of each step go to `target/screenshots/browser/`.
 //!
+//! `api_docs`: the API's docs page shows every service's operations (a screenshot in
+//! `target/screenshots/api-docs/`).
+//!
 //! Run with the fleet up: `GATEWAY_URL=http://127.0.0.1:8080 cargo test -p client --test browser -- --ignored`.
 //! Needs Debian's `chromium` and `chromium-driver` (or `CHROMIUM`/`CHROMEDRIVER` pointing at them).
 
+mod api_docs;
 mod webdriver;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use webdriver::{Driver, Session, find_chromedriver};
 
 /// The real fleet completes an order asynchronously, and pages may refresh until it has.
 const PATIENCE: u64 = 20;
 
-fn screenshot_dir() -> PathBuf {
+/// `target/screenshots/<name>`.
+fn screenshot_dir(name: &str) -> PathBuf {
     let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
     let dir = target
         .parent()
         .unwrap_or(&target)
-        .join("screenshots/browser");
+        .join("screenshots")
+        .join(name);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// The running fleet's gateway.
+fn gateway() -> String {
+    std::env::var("GATEWAY_URL")
+        .expect("GATEWAY_URL: the running fleet's gateway")
+        .trim_end_matches('/')
+        .to_owned()
+}
+
+/// Chromedriver, or a loud note that the test is skipped without it.
+fn chromedriver_or_skip() -> Option<PathBuf> {
+    let found = find_chromedriver();
+    if found.is_none() {
+        eprintln!(
+            "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
+             !!! SKIPPED: the browser test needs chromedriver (apt-get install chromium   !!!\n\
+             !!! chromium-driver), and none is installed.                                 !!!\n\
+             !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
+        );
+    }
+    found
+}
+
+async fn start_driver(chromedriver: &Path) -> Driver {
+    Driver::start(chromedriver).await
 }
 
 fn unique(prefix: &str) -> String {
@@ -48,21 +80,12 @@ async fn sign_up(browser: &Session, gateway: &str, email: &str) {
 #[tokio::test]
 #[ignore = "needs the running fleet (GATEWAY_URL) and Chromium; run by the e2e step"]
 async fn a_buyer_buys_and_pays_for_a_ticket_in_a_real_browser() {
-    let gateway = std::env::var("GATEWAY_URL")
-        .expect("GATEWAY_URL: the running fleet's gateway")
-        .trim_end_matches('/')
-        .to_owned();
-    let Some(chromedriver) = find_chromedriver() else {
-        eprintln!(
-            "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
-             !!! SKIPPED: the browser test needs chromedriver (apt-get install chromium   !!!\n\
-             !!! chromium-driver), and none is installed.                                 !!!\n\
-             !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
-        );
+    let gateway = gateway();
+    let Some(chromedriver) = chromedriver_or_skip() else {
         return;
     };
-    let shots = screenshot_dir();
-    let driver = Driver::start(&chromedriver).await;
+    let shots = screenshot_dir("browser");
+    let driver = start_driver(&chromedriver).await;
     let seller = driver.session(&shots, "seller").await;
     let buyer = driver.session(&shots, "buyer").await;
     let title = unique("E2E concert");

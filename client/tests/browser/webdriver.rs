@@ -169,6 +169,14 @@ impl Session {
         element.send_keys(text).await.expect("the field takes keys");
     }
 
+    /// Makes the window this size (a long page in one screenshot).
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.browser
+            .set_window_size(width, height)
+            .await
+            .unwrap_or_else(|error| panic!("{}: resize: {error}", self.who));
+    }
+
     /// Saves a PNG of the window as `<screenshots>/<name>.png`.
     pub async fn screenshot(&self, name: &str) {
         let png = self.browser.screenshot().await.expect("a screenshot");
