@@ -21,7 +21,9 @@
 #
 # Settings (environment):
 #   TICKETING_PORT        gateway port (default 8080)
-#   FLEET_PROFILE         release | debug (default release)
+#   FLEET_PROFILE         local | release | debug (default local: optimised like release but
+#                         without cross-crate LTO, so a first run builds in minutes; the
+#                         benchmark uses release)
 #   FLEET_NO_BUILD=1      skip `cargo build`; use the binaries already built
 #   FLEET_BIN_DIR         take the binaries from this directory (implies FLEET_NO_BUILD=1)
 #   FLEET_SERVICES        the services to run (default: those whose Cargo.toml exists), e.g. "auth tickets"
@@ -58,7 +60,7 @@ NGX_DIR=$FLEET_DIR/nginx
 ENV_FILE=$FLEET_DIR/env.sh
 INFRA_DIR_FLEET=${FLEET_INFRA_DIR:-$FLEET_DIR/infra}
 GATEWAY_PORT=${TICKETING_PORT:-8080}
-PROFILE=${FLEET_PROFILE:-release}
+PROFILE=${FLEET_PROFILE:-local}
 READY_TIMEOUT=${FLEET_READY_TIMEOUT:-120}
 STOP_GRACE=${FLEET_STOP_GRACE:-10}
 REPLICAS=${FLEET_REPLICAS:-1}
@@ -145,8 +147,8 @@ env_prefix() {
 build_services() {
     local target_dir=${CARGO_TARGET_DIR:-$REPO_ROOT/target}
     case $PROFILE in
-    release | debug) ;;
-    *) die "FLEET_PROFILE must be release or debug, not '$PROFILE'" ;;
+    local | release | debug) ;;
+    *) die "FLEET_PROFILE must be local, release or debug, not '$PROFILE'" ;;
     esac
     if [[ -n ${FLEET_BIN_DIR:-} ]]; then
         BIN_DIR=$(cd "$FLEET_BIN_DIR" && pwd)
@@ -157,7 +159,7 @@ build_services() {
             say "FLEET_NO_BUILD=1: using the binaries in $BIN_DIR"
         else
             local -a flags=()
-            [[ $PROFILE == release ]] && flags+=(--release)
+            [[ $PROFILE != debug ]] && flags+=(--profile "$PROFILE")
             local s
             say "building ($PROFILE): ${SERVICES[*]}"
             if [[ -f $REPO_ROOT/Cargo.toml ]]; then
