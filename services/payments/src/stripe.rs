@@ -25,6 +25,23 @@ pub enum ChargeOutcome {
 }
 
 /// The Stripe API client the payments service charges and refunds through.
+impl ChargeOutcome {
+    /// The processor's failures name the card token ("No such token: 'tok_…'"); they are logged,
+    /// and a card token has no business in a log. (A decline's message goes only to the buyer who
+    /// sent the token.)
+    fn without_token(self, token: &str) -> Self {
+        let redact = |message: String| match token.is_empty() {
+            true => message,
+            false => message.replace(token, "<card token>"),
+        };
+        match self {
+            ChargeOutcome::Failed(message) => ChargeOutcome::Failed(redact(message)),
+            ChargeOutcome::Unknown(message) => ChargeOutcome::Unknown(redact(message)),
+            outcome => outcome,
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct Stripe {
     client: Client,
@@ -91,7 +108,7 @@ impl Stripe {
             .request_strategy(RequestStrategy::Idempotent(key))
             .send(&self.client)
             .await;
-        match result {
+        let outcome = match result {
             Ok(charge) => ChargeOutcome::Charged(charge.id.to_string()),
             Err(StripeError::Stripe(error, _)) if error.type_ == ApiErrorsType::CardError => {
                 ChargeOutcome::Declined(
@@ -120,7 +137,8 @@ impl Stripe {
             ),
             Err(StripeError::JSONDeserialize(error)) => ChargeOutcome::Failed(error),
             Err(error) => ChargeOutcome::Unknown(error.to_string()),
-        }
+        };
+        outcome.without_token(source)
     }
 
     /// Gives a charge's money back. The key makes a retried refund the same refund.
@@ -135,5 +153,25 @@ impl Stripe {
             .await
             .map(|refund| refund.id.to_string())
             .map_err(|error| error.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ChargeOutcome;
+
+    #[test]
+    fn failures_to_be_logged_do_not_name_the_card_token() {
+        let failed = ChargeOutcome::Failed("No such token: 'tok_secret123'".into());
+        match failed.without_token("tok_secret123") {
+            ChargeOutcome::Failed(message) => assert_eq!(message, "No such token: '<card token>'"),
+            other => panic!("{other:?}"),
+        }
+        match ChargeOutcome::Declined("card tok_secret123 declined".into())
+            .without_token("tok_secret123")
+        {
+            ChargeOutcome::Declined(message) => assert!(message.contains("tok_secret123")),
+            other => panic!("{other:?}"),
+        }
     }
 }
