@@ -212,8 +212,11 @@ impl Checkout {
         let Some(claim) = order.claim.clone() else {
             return Ok(true);
         };
-        if self.paid(order.id).await?.is_none() {
-            match self.charge(order, &claim.token).await {
+        match self.paid(order.id).await? {
+            // Recorded by a payment that died (or lost its database) before it marked the
+            // replica paid: finish that.
+            Some(_) => self.orders.paid(order.id).await?,
+            None => match self.charge(order, &claim.token).await {
                 ChargeOutcome::Charged(stripe_id) => {
                     self.record(order, stripe_id).await?;
                 }
@@ -222,7 +225,7 @@ impl Checkout {
                     tracing::warn!(order = %order.id, %error, "stale payment not settled yet");
                     return Ok(false);
                 }
-            }
+            },
         }
         self.refund_if_cancelled(order.id).await?;
         self.orders.release(order.id, &claim.token).await?;

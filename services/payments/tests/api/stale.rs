@@ -93,3 +93,41 @@ async fn the_settler_records_a_payment_that_died_mid_way() {
     let events = testkit::wait_for_events(&app.bus, Subject::PaymentCreated, 1).await;
     assert_eq!(events[0].payload["orderId"], order.as_str());
 }
+
+#[tokio::test]
+async fn the_settler_finishes_a_payment_recorded_before_its_order_was_marked_paid() {
+    let app = spawn_app().await;
+    let (user, cookie) = testkit::signed_in();
+    let order = app.replicated_order(user, 12.0).await;
+    let (status, body) = app.pay(&order, "tok_visa", &cookie).await;
+    assert_eq!(status, 201, "{body}");
+    // As a payment leaves the replica when its database went away right after the record:
+    // paid, but the order still awaiting payment under the payment's (now stale) claim.
+    let claimed_at = bson::DateTime::from_chrono(chrono::Utc::now() - chrono::Duration::minutes(2));
+    let id = ObjectId::parse_str(&order).unwrap();
+    app.db
+        .collection::<Document>("orders")
+        .update_one(
+            doc! { "_id": id },
+            doc! { "$set": { "status": "awaiting:payment", "claim": { "token": "tok_visa", "at": claimed_at } } },
+        )
+        .await
+        .unwrap();
+    let stripe = Stripe::new(&app.stripe_key, Some(&testkit::stripe_api_base())).unwrap();
+    let checkout = Checkout::new(
+        &app.db,
+        OrderReplica::new(&app.db),
+        stripe,
+        Outbox::default(),
+    );
+    checkout.settle_stale_claims().await.unwrap();
+
+    let replica = app.replica_where(&order, |_| true).await;
+    assert_eq!(replica.get_str("status").unwrap(), "complete");
+    assert!(replica.get("claim").is_none());
+    assert_eq!(
+        app.charges_for(&[&order]).await.len(),
+        1,
+        "not charged again"
+    );
+}
