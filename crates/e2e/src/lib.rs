@@ -6,6 +6,16 @@ use common::testkit::{TestClient, cookie_pair, eventually, status_and_json};
 use reqwest::header::SET_COOKIE;
 use serde_json::{Value, json};
 
+/// Every service of the fleet, in start-up order.
+pub const SERVICES: [&str; 6] = [
+    "auth",
+    "tickets",
+    "orders",
+    "payments",
+    "expiration",
+    "client",
+];
+
 /// The gateway of the fleet `scripts/fleet.sh --detach` started.
 pub fn gateway() -> TestClient {
     let url = std::env::var("GATEWAY_URL")

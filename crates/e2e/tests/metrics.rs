@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use e2e::{Person, gateway, purchase_and_expiry};
+use e2e::{Person, SERVICES, gateway, purchase_and_expiry};
 use serde_json::{Value, json};
 
 /// How long Prometheus may take to see a change: a few of its 5 s scrapes.
@@ -145,14 +145,7 @@ async fn prometheus_sees_a_purchase_and_an_expiry_in_every_service() {
 
     prometheus.grown(expected, &before).await;
     // Every service is scraped and up.
-    for job in [
-        "auth",
-        "tickets",
-        "orders",
-        "payments",
-        "expiration",
-        "client",
-    ] {
+    for job in SERVICES {
         let up = prometheus
             .value(&format!(r#"min(up{{job="{job}"}})"#))
             .await;

@@ -18,7 +18,7 @@ use axum::http::{HeaderValue, StatusCode, header::CONTENT_TYPE};
 use axum::response::IntoResponse;
 use axum::routing::post;
 use common::testkit::TestClient;
-use e2e::{Person, purchase_and_expiry};
+use e2e::{Person, SERVICES, purchase_and_expiry};
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
@@ -104,16 +104,6 @@ async fn receive(State(spans): State<Spans>, body: Bytes) -> impl IntoResponse {
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
-
-/// Every service of the fleet.
-const SERVICES: [&str; 6] = [
-    "auth",
-    "tickets",
-    "orders",
-    "payments",
-    "expiration",
-    "client",
-];
 
 /// The listeners the purchase and the expiry go through: (service, span name).
 const LISTENERS: [(&str, &str); 7] = [
