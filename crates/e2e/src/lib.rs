@@ -78,14 +78,15 @@ impl Person {
     }
 
     /// Orders the ticket at the version this person saw; waits for the ticket to reach the
-    /// orders service (events take milliseconds, but they do take them).
+    /// orders service (events take milliseconds, but they do take them): 404 while the replica
+    /// has not got the ticket, 503 while it has not caught up with the version seen.
     pub async fn buy(&self, ticket: &Value) -> Value {
         let body = json!({ "ticketId": ticket["id"], "ticketVersion": ticket["version"] });
         eventually("the order to be accepted", || async {
             let (status, order) = self.post("/api/orders", body.clone()).await;
             match status {
                 201 => Some(order),
-                404 => None,
+                404 | 503 => None,
                 _ => panic!("order refused: {status} {order}"),
             }
         })

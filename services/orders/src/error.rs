@@ -4,6 +4,8 @@
 use common::ApiError;
 use common::events::HandlerError;
 
+use crate::store::ticket_replica::Behind;
+
 #[derive(Debug, thiserror::Error)]
 pub enum OrderError {
     #[error("no such order")]
@@ -16,6 +18,9 @@ pub enum OrderError {
     OwnTicket,
     #[error("Ticket has changed")]
     TicketChanged,
+    /// The buyer saw a version of the ticket this service's replica has not reached in time.
+    #[error("the ticket replica is behind the version the buyer saw")]
+    ReplicaBehind,
     #[error("Ticket is already reserved")]
     TicketReserved,
     #[error("Cannot cancel a completed order")]
@@ -28,6 +33,15 @@ pub enum OrderError {
     MalformedId(String),
     #[error(transparent)]
     Store(#[from] mongodb::error::Error),
+}
+
+impl From<Behind> for OrderError {
+    fn from(error: Behind) -> Self {
+        match error {
+            Behind::Lagging => OrderError::ReplicaBehind,
+            Behind::Store(error) => OrderError::Store(error),
+        }
+    }
 }
 
 pub type OrderResult<T> = Result<T, OrderError>;
@@ -44,6 +58,7 @@ impl From<OrderError> for ApiError {
                 ApiError::bad_request(error.to_string())
             }
             OrderError::MalformedId(_) => ApiError::NotFound,
+            OrderError::ReplicaBehind => ApiError::Unavailable(error.into()),
             OrderError::Store(error) => error.into(),
         }
     }
@@ -53,7 +68,9 @@ impl From<OrderError> for HandlerError {
     fn from(error: OrderError) -> Self {
         match error {
             // Passing: the database is back, or the concurrent writer is done, soon.
-            OrderError::Store(_) | OrderError::KeptChanging => HandlerError::Retry(error.into()),
+            OrderError::Store(_) | OrderError::KeptChanging | OrderError::ReplicaBehind => {
+                HandlerError::Retry(error.into())
+            }
             // The event can never be applied as it is.
             OrderError::NotFound
             | OrderError::NotOwner

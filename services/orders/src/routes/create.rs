@@ -30,6 +30,9 @@ use crate::store::orders::Orders;
             body = ErrorBody),
         (status = 429, description = "Too many orders from this user", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "`Service unavailable`: the buyer saw a version of the \
+            ticket this service has not caught up with within 2 s (try again), or its database \
+            is unreachable", body = ErrorBody),
     ))]
 pub async fn create(
     State(orders): State<Orders>,

@@ -21,6 +21,10 @@ use crate::models::order::{CANCELLED_BY_BUYER, EXPIRED, Order, OrderRequest, Tic
 
 const WRITE_ATTEMPTS: usize = 5;
 
+/// How long an order waits for the ticket replica to reach the version the buyer saw (events
+/// take milliseconds; this covers a busy moment, not an outage).
+const REPLICA_CATCH_UP: Duration = Duration::from_secs(2);
+
 /// The orders collection; every change records its event in the same write.
 #[derive(Clone)]
 pub struct Orders {
@@ -63,7 +67,7 @@ impl Orders {
     pub async fn reserve(&self, user_id: &str, request: OrderRequest) -> OrderResult<Order> {
         let ticket = self
             .tickets
-            .find(request.ticket_id)
+            .at_least(request.ticket_id, request.ticket_version, REPLICA_CATCH_UP)
             .await?
             .ok_or(OrderError::UnknownTicket)?;
         if ticket.seller_id == user_id {

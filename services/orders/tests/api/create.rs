@@ -99,30 +99,14 @@ async fn of_fifty_concurrent_orders_for_one_ticket_exactly_one_wins() {
         "{:?}",
         answers.iter().map(|a| a.0).collect::<Vec<_>>()
     );
-    let stored = app
-        .db
-        .collection::<common::bson::Document>("orders")
-        .count_documents(common::bson::doc! {})
-        .await
-        .unwrap();
-    assert_eq!(stored, 1);
+    assert_eq!(app.stored_orders().await, 1);
 }
 
 #[tokio::test]
 async fn a_buyer_who_saw_another_version_gets_409() {
     let app = spawn_app().await;
     let ticket_id = app.replicated_ticket(10.0).await;
-    app.bus
-        .publish(&common::events::TicketUpdated {
-            id: ticket_id.clone(),
-            version: 1,
-            title: "now pricier".into(),
-            price: 3000.0,
-            user_id: "seller".into(),
-            order_id: None,
-        })
-        .await
-        .unwrap();
+    app.repriced(&ticket_id, 1, 3000.0).await;
     app.replica_at(&ticket_id, 1).await;
     let (_, cookie) = testkit::signed_in();
     let (status, body) = status_and_json(
@@ -162,6 +146,48 @@ async fn a_buyer_who_saw_another_version_gets_409() {
     .await;
     assert_eq!(status, 201);
     assert_eq!(order["ticket"]["price"], json!(3000.0));
+}
+
+#[tokio::test]
+async fn a_buyer_who_saw_a_version_the_replica_has_not_reached_yet_waits_for_it() {
+    let app = spawn_app().await;
+    let ticket_id = app.replicated_ticket(10.0).await;
+    let (_, cookie) = testkit::signed_in();
+    let seen_at_tickets = json!({ "ticketId": ticket_id, "ticketVersion": 1 });
+    let order = app.api.post("/api/orders", &seen_at_tickets, Some(&cookie));
+    let change = async {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        app.repriced(&ticket_id, 1, 3000.0).await;
+    };
+    let (response, ()) = tokio::join!(order, change);
+    let (status, order) = status_and_json(response).await;
+    assert_eq!(status, 201, "{order}");
+    assert_eq!(
+        (&order["ticket"]["price"], &order["ticket"]["version"]),
+        (&json!(3000.0), &json!(1))
+    );
+}
+
+#[tokio::test]
+async fn a_version_the_replica_never_reaches_answers_503_and_orders_nothing() {
+    let app = spawn_app().await;
+    let ticket_id = app.replicated_ticket(10.0).await;
+    let (_, cookie) = testkit::signed_in();
+    let (status, body) = status_and_json(
+        app.api
+            .post(
+                "/api/orders",
+                &json!({ "ticketId": ticket_id, "ticketVersion": 7 }),
+                Some(&cookie),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(
+        (status, error_messages(&body)),
+        (503, vec!["Service unavailable".to_owned()])
+    );
+    assert_eq!(app.stored_orders().await, 0);
 }
 
 #[tokio::test]

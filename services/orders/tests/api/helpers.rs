@@ -70,6 +70,29 @@ impl TestApp {
     }
 
     /// Waits until the replica of ticket `id` is at `version`.
+    /// The seller's price change, as the tickets service announces it.
+    pub async fn repriced(&self, id: &str, version: i64, price: f64) {
+        self.bus
+            .publish(&common::events::TicketUpdated {
+                id: id.to_owned(),
+                version,
+                title: "now pricier".into(),
+                price,
+                user_id: "seller".into(),
+                order_id: None,
+            })
+            .await
+            .unwrap();
+    }
+
+    pub async fn stored_orders(&self) -> u64 {
+        self.db
+            .collection::<Document>("orders")
+            .count_documents(doc! {})
+            .await
+            .unwrap()
+    }
+
     pub async fn replica_at(&self, id: &str, version: i64) -> Document {
         let id = ObjectId::parse_str(id).unwrap();
         let replicas = self.db.collection::<Document>("tickets");
