@@ -19,11 +19,15 @@ that they agree with each other and with the contract:
     what the contract lists; the in-cluster URLs (MONGO_URL, NATS_URL, REDIS_URL, API_URL) point at
     Services and ports that exist, with the replica set and database names that the databases use;
   * every pod runs non-root, read-only, without privilege escalation or capabilities, under the
-    RuntimeDefault seccomp profile, with requests and limits; state lives on volume claims.
+    RuntimeDefault seccomp profile, with requests and limits, without its service account token unless
+    that account may only read (deploy_observability.read_only_token); state lives on volume claims;
+  * with --observability (a render with infra/k8s/observability): the services' spans, metrics and logs reach
+    the stack, and Prometheus, Alloy, Tempo, Loki and Grafana reach each other (deploy_observability.py).
 
 Prints one line per check and ends with `N passed, M failed`; the exit status is 1 if any check failed.
 
-Usage: deploy_crossref.py [--repo DIR] [--rendered FILE] [--kubectl PATH] [--strict]
+Usage: deploy_crossref.py [--repo DIR] [--rendered FILE] [--kubectl PATH] [--production] [--observability]
+                          [--strict]
 Needs PyYAML (the validation venv has it).
 """
 
@@ -40,6 +44,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import yaml
+from deploy_observability import check_observability, read_only_token
 from deploy_scaling import check_scaling, mongo_hosts
 
 # The fleet, as the contract and the workspace define it.
@@ -298,10 +303,13 @@ def main() -> int:
     ap.add_argument("--kubectl", help="kubectl to render with (default: kubectl on PATH)")
     ap.add_argument("--production", action="store_true",
                     help="the render is infra/overlays/production: check its scaling (see deploy_scaling.py)")
+    ap.add_argument("--observability", action="store_true",
+                    help="the render has infra/k8s/observability: check the stack (see deploy_observability.py)")
     ap.add_argument("--strict", action="store_true", default=os.environ.get("DEPLOY_CROSSREF_STRICT") == "1",
                     help="a service crate that does not exist yet fails instead of being reported as pending")
     args = ap.parse_args()
     production = args.production
+    observability = args.observability
     repo = Path(args.repo)
     r = Report()
 
@@ -423,6 +431,9 @@ def main() -> int:
         for v in spec.get("volumes") or []:
             if "configMap" in v:
                 refs.setdefault(("ConfigMap", v["configMap"]["name"], None, False), set()).add(name)
+            for source in (v.get("projected") or {}).get("sources") or []:
+                if "configMap" in source:
+                    refs.setdefault(("ConfigMap", source["configMap"]["name"], None, False), set()).add(name)
             if "secret" in v:
                 refs.setdefault(("Secret", v["secret"]["secretName"], None, False), set()).add(name)
             if "persistentVolumeClaim" in v:
@@ -510,8 +521,10 @@ def main() -> int:
         env = env_map(c, objs)
         port = env.get("PORT", {}).get("value")
         http = {p.get("name"): p.get("containerPort") for p in c.get("ports") or []}
-        r.check(port is not None and http.get("http") == int(port) and len(http) == 1,
-                f"Deployment {svc}: containerPort http {http.get('http')} == PORT {port}")
+        # The API's port, and the metrics port when METRICS_PORT is set (deploy_observability checks it).
+        r.check(port is not None and http.get("http") == int(port) and len(http) == 1 + ("METRICS_PORT" in env),
+                f"Deployment {svc}: containerPort http {http.get('http')} == PORT {port}",
+                f"container ports {http}")
         probes = {k: c.get(k, {}).get("httpGet", {}) for k in ("livenessProbe", "readinessProbe", "startupProbe")}
         ok = (probes["readinessProbe"].get("path") == "/readyz" and probes["livenessProbe"].get("path") == "/healthz"
               and all(p.get("port") in ("http", http.get("http")) for p in probes.values() if p))
@@ -612,6 +625,10 @@ def main() -> int:
         r.check(ppaths == [PRODUCTION_OVERLAY], f"skaffold profile production deploys kustomize paths {ppaths}",
                 f"want [{PRODUCTION_OVERLAY!r}]")
 
+    if observability:
+        check_observability(r, repo, objs, workloads, services, {"pod_spec": pod_spec, "pod_labels": pod_labels,
+                                                                 "env_map": env_map, "services": SERVICES}, skaffold)
+
     # --- Pod security, resources --------------------------------------------------------------------------
     for name, w in sorted(workloads.items()):
         spec = pod_spec(w)
@@ -620,7 +637,9 @@ def main() -> int:
         if psc.get("seccompProfile", {}).get("type") != "RuntimeDefault":
             problems.append("pod seccompProfile not RuntimeDefault")
         if spec.get("automountServiceAccountToken") is not False:
-            problems.append("service account token mounted")
+            token_ok, why = read_only_token(spec, objs)
+            if not token_ok:
+                problems.append(why)
         for c in all_containers(spec):
             sc = c.get("securityContext") or {}
             non_root = sc.get("runAsNonRoot", psc.get("runAsNonRoot")) is True \

