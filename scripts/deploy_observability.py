@@ -19,6 +19,7 @@ followed to the port at its end:
     name data sources that exist; the dashboard provider reads the mounted dashboards; every panel's data source
     exists and every metric a panel queries is one the code defines (crates/common/src/metrics.rs), and the
     dashboard shows what it must (requests, 5xx, latency, consumer pending, outbox, dead letters, payments);
+    its log queries and the trace -> logs link select by labels Alloy gives the log streams;
   * skaffold has the profiles observability and production-observability deploying the overlays.
 """
 
@@ -320,9 +321,12 @@ def check_observability(r, repo: Path, objs: dict, workloads: dict, services: di
     r.check(not why and not cwhy, f"Alloy: otelcol.exporter.otlp {tempo_ep} -> Tempo's OTLP/gRPC receiver",
             why or cwhy)
 
+    # The labels Alloy gives the log streams (discovery.relabel's target labels): what Grafana may select by.
+    log_labels = {v for blocks, attr, v in attrs if blocks and blocks[0].startswith("discovery.relabel")
+                  and attr == "target_label"}
     check_grafana(r, repo, objs, workloads, services, helpers, stack,
                   {"prometheus": 9090, "tempo": (tempo_conf.get("server") or {}).get("http_listen_port"),
-                   "loki": (loki_conf.get("server") or {}).get("http_listen_port")})
+                   "loki": (loki_conf.get("server") or {}).get("http_listen_port")}, log_labels)
 
     profiles = {p.get("name"): p for p in skaffold.get("profiles") or []}
     for name, path in OBSERVABILITY_PROFILES.items():
@@ -330,8 +334,14 @@ def check_observability(r, repo: Path, objs: dict, workloads: dict, services: di
         r.check(paths == [path], f"skaffold profile {name} deploys kustomize paths {paths}", f"want [{path!r}]")
 
 
+def stream_labels(logql: str) -> set[str]:
+    """The label names of a LogQL query's stream selector (`{app=~"x", component="service"} | json`)."""
+    m = re.match(r"\s*\{([^}]*)\}", logql)
+    return set(re.findall(r"([A-Za-z_][A-Za-z0-9_]*)\s*(?:=~|!~|!=|=)", m.group(1))) if m else set()
+
+
 def check_grafana(r, repo: Path, objs: dict, workloads: dict, services: dict, helpers: dict, stack: dict,
-                  listen: dict) -> None:
+                  listen: dict, log_labels: set[str]) -> None:
     grafana = stack.get("grafana")
     files = mounted_files(grafana, objs, helpers) if grafana else {}
     ds_file = next((t for p, t in files.items() if "/provisioning/datasources/" in p), None)
@@ -358,6 +368,12 @@ def check_grafana(r, repo: Path, objs: dict, workloads: dict, services: dict, he
     r.check(all(b in sources for _, _, b in links) and kinds.get("tempo") == "loki" and kinds.get("loki") == "tempo",
             "Grafana: traces link to logs (Tempo -> Loki) and logs to traces (Loki -> Tempo); every link names a "
             "data source", f"links {links}")
+    # A trace's service.name is looked up in Loki under a label that Alloy sets.
+    tag_labels = {t.get("value") or t.get("key") for ds in sources.values()
+                  for t in ((ds.get("jsonData") or {}).get("tracesToLogsV2") or {}).get("tags") or []}
+    r.check(bool(log_labels) and tag_labels <= log_labels,
+            f"Grafana: traces find their logs by Loki label(s) {sorted(tag_labels)}, which Alloy sets",
+            f"Alloy's labels: {sorted(log_labels)}")
 
     folder = (((parse_yaml(provider)[0].get("providers") or [{}])[0]).get("options") or {}).get("path")
     boards = {p: t for p, t in files.items()
@@ -372,7 +388,7 @@ def check_grafana(r, repo: Path, objs: dict, workloads: dict, services: dict, he
             r.check(False, f"dashboard {path}: valid JSON", str(e))
             continue
         panels = [p for p in board.get("panels") or [] if p.get("type") != "row"]
-        exprs, bad_ds = [], []
+        exprs, logql, bad_ds = [], [], []
         for p in panels:
             for t in p.get("targets") or []:
                 uid = (t.get("datasource") or p.get("datasource") or {}).get("uid")
@@ -380,12 +396,17 @@ def check_grafana(r, repo: Path, objs: dict, workloads: dict, services: dict, he
                     bad_ds.append(f"{p.get('title')}: {uid}")
                 elif sources[uid].get("type") == "prometheus":
                     exprs.append((p.get("title"), t.get("expr", "")))
+                elif sources[uid].get("type") == "loki":
+                    logql.append((p.get("title"), t.get("expr", "")))
         r.check(not bad_ds, f"dashboard {board.get('title')}: {len(panels)} panels, each on a provisioned data "
                 "source", "; ".join(bad_ds))
         unknown = sorted({f"{m} ({title})" for title, e in exprs for m in promql_metrics(e)
                           if m not in known and m not in BUILTIN_SERIES})
         r.check(bool(known) and not unknown, f"dashboard {board.get('title')}: every metric it queries is "
                 f"defined in {METRICS_SOURCE}", "unknown: " + ", ".join(unknown))
+        unlabelled = sorted({f"{label} ({title})" for title, e in logql for label in stream_labels(e) - log_labels})
+        r.check(not unlabelled, f"dashboard {board.get('title')}: its log queries select by labels Alloy sets "
+                f"({', '.join(sorted(log_labels))})", "unknown: " + ", ".join(unlabelled))
         used = {m for _, e in exprs for m in promql_metrics(e)}
         missing = [m for m in DASHBOARD_METRICS if not ({m, f"{m}_bucket"} & used)]
         r.check(not missing, f"dashboard {board.get('title')} shows {', '.join(DASHBOARD_METRICS)}",
