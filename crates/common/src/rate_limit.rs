@@ -17,6 +17,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::error::{ApiError, ApiResult};
+use crate::session::UserClaims;
 pub use crate::settings::RateLimitSettings;
 
 /// Forgets keys that have their whole allowance back every this many checks, so the table
@@ -56,6 +57,22 @@ impl RateLimit {
                     retry_after_seconds: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
                 }
             })
+    }
+}
+
+/// How many attempts of one kind (orders, payments) a signed-in user may make per minute: the
+/// one limit of a service whose costly operation is done per user.
+#[derive(Clone)]
+pub struct PerUserLimit(RateLimit);
+
+impl PerUserLimit {
+    pub fn per_minute(attempts: NonZeroU32) -> Self {
+        Self(RateLimit::per_minute(attempts))
+    }
+
+    /// Spends one of `user`'s attempts, or refuses with 429 and the seconds until the next one.
+    pub fn check(&self, user: &UserClaims) -> ApiResult<()> {
+        self.0.check(&user.id)
     }
 }
 

@@ -5,9 +5,9 @@ use crate::events::listeners;
 use crate::routes;
 use crate::store::orders::Orders;
 use crate::store::ticket_replica::TicketReplica;
-use common::rate_limit::RateLimit;
+use common::rate_limit::PerUserLimit;
 
-use crate::state::{AppState, OrderLimit};
+use crate::state::AppState;
 
 pub struct Application;
 
@@ -26,9 +26,9 @@ impl Application {
         let state = AppState {
             sessions: service.sessions(),
             orders,
-            order_limit: OrderLimit(RateLimit::per_minute(
+            per_user_limit: PerUserLimit::per_minute(
                 settings.service.http.rate_limits.orders_per_user,
-            )),
+            ),
         };
         service.serve(routes::router(state)).await
     }

@@ -2,7 +2,7 @@
 
 use axum::extract::FromRef;
 use common::Sessions;
-use common::rate_limit::RateLimit;
+use common::rate_limit::PerUserLimit;
 
 use crate::store::orders::Orders;
 
@@ -11,8 +11,5 @@ pub struct AppState {
     pub sessions: Sessions,
     pub orders: Orders,
     /// Orders per user: each holds a ticket for the whole window.
-    pub order_limit: OrderLimit,
+    pub per_user_limit: PerUserLimit,
 }
-
-#[derive(Clone)]
-pub struct OrderLimit(pub RateLimit);

@@ -6,9 +6,9 @@ use crate::events::listeners;
 use crate::routes;
 use crate::store::checkout::Checkout;
 use crate::store::order_replica::OrderReplica;
-use common::rate_limit::RateLimit;
+use common::rate_limit::PerUserLimit;
 
-use crate::state::{AppState, PaymentLimit};
+use crate::state::AppState;
 use crate::stripe::Stripe;
 
 pub struct Application;
@@ -30,9 +30,9 @@ impl Application {
         let state = AppState {
             sessions: service.sessions(),
             checkout,
-            payment_limit: PaymentLimit(RateLimit::per_minute(
+            per_user_limit: PerUserLimit::per_minute(
                 settings.service.http.rate_limits.payments_per_user,
-            )),
+            ),
         };
         service.serve(routes::router(state)).await
     }

@@ -2,7 +2,7 @@
 
 use axum::extract::FromRef;
 use common::Sessions;
-use common::rate_limit::RateLimit;
+use common::rate_limit::PerUserLimit;
 
 use crate::store::checkout::Checkout;
 
@@ -11,8 +11,5 @@ pub struct AppState {
     pub sessions: Sessions,
     pub checkout: Checkout,
     /// Payments per user: each is a call to the card processor.
-    pub payment_limit: PaymentLimit,
+    pub per_user_limit: PerUserLimit,
 }
-
-#[derive(Clone)]
-pub struct PaymentLimit(pub RateLimit);

@@ -2,10 +2,10 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use common::api_docs::ErrorBody;
+use common::rate_limit::PerUserLimit;
 use common::{ApiResult, JsonBody, RequireUser};
 
 use crate::models::order::{OrderInput, OrderRequest, OrderView};
-use crate::state::OrderLimit;
 use crate::store::orders::Orders;
 
 /// `POST /api/orders`: reserves the ticket for the caller, if nobody holds it.
@@ -36,12 +36,12 @@ use crate::store::orders::Orders;
     ))]
 pub async fn create(
     State(orders): State<Orders>,
-    State(OrderLimit(limit)): State<OrderLimit>,
+    State(limit): State<PerUserLimit>,
     RequireUser(user): RequireUser,
     body: JsonBody,
 ) -> ApiResult<(StatusCode, Json<OrderView>)> {
     let request = OrderRequest::parse(&body)?;
-    limit.check(&user.id)?;
+    limit.check(&user)?;
     let order = orders.reserve(&user.id, request).await?;
     Ok((StatusCode::CREATED, Json(order.view())))
 }

@@ -2,10 +2,10 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use common::api_docs::ErrorBody;
+use common::rate_limit::PerUserLimit;
 use common::{ApiResult, JsonBody, RequireUser};
 
 use crate::models::payment::{PaymentInput, PaymentRequest, PaymentView};
-use crate::state::PaymentLimit;
 use crate::store::checkout::Checkout;
 
 /// `POST /api/payments`: charges the caller's order.
@@ -34,12 +34,12 @@ use crate::store::checkout::Checkout;
     ))]
 pub async fn create(
     State(checkout): State<Checkout>,
-    State(PaymentLimit(limit)): State<PaymentLimit>,
+    State(limit): State<PerUserLimit>,
     RequireUser(user): RequireUser,
     body: JsonBody,
 ) -> ApiResult<(StatusCode, Json<PaymentView>)> {
     let request = PaymentRequest::parse(&body)?;
-    limit.check(&user.id)?;
+    limit.check(&user)?;
     let payment = checkout.pay(&user.id, request).await?;
     Ok((
         StatusCode::CREATED,
