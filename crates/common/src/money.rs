@@ -1,5 +1,6 @@
 //! Prices: whole cents inside, a JSON number with at most two decimals outside.
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The smallest price a ticket may have: the card processor refuses smaller charges (Stripe's
@@ -14,8 +15,10 @@ const TOO_SMALL: &str = "Price must be at least 0.50";
 const TOO_PRECISE: &str = "Price must have at most two decimals";
 const TOO_LARGE: &str = "Price must be less than 1000000";
 
-/// A positive amount of money in whole cents, so arithmetic and charges are exact.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+/// A positive amount of money in whole cents, so arithmetic and charges are exact. A stored
+/// document holds it as its cents (an integer), so every collection reads it back the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct Price(i64);
 
 impl Price {
@@ -89,6 +92,20 @@ mod tests {
         assert_eq!(Price::from_cents(1999).amount(), 19.99);
         assert_eq!(Price::from_cents(1999).to_string(), "19.99");
         assert_eq!(Price::from_amount(19.99).cents(), 1999);
+    }
+
+    #[test]
+    fn a_stored_price_is_its_cents() {
+        assert_eq!(
+            serde_json::to_value(Price::from_cents(1999)).unwrap(),
+            json!(1999)
+        );
+        let stored = bson::to_bson(&Price::from_cents(1999)).unwrap();
+        assert_eq!(stored, bson::Bson::Int64(1999));
+        assert_eq!(
+            bson::from_bson::<Price>(stored).unwrap(),
+            Price::from_cents(1999)
+        );
     }
 
     #[test]

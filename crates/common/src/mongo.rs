@@ -2,12 +2,28 @@
 
 use std::time::Duration;
 
+use bson::{Document, doc, oid::ObjectId};
 use mongodb::error::{ErrorKind, WriteFailure};
 use mongodb::options::ClientOptions;
-use mongodb::{Client, Database};
+use mongodb::{Client, Collection, Database};
 
 /// MongoDB's code for a unique-index violation.
 const DUPLICATE_KEY: i32 = 11000;
+
+/// Inserts the document `id` with `fields` unless it is already there, as a replica does with the
+/// event that creates its copy: a redelivery, or one that arrives after later changes were
+/// applied, changes nothing.
+pub async fn insert_once<T: Send + Sync>(
+    collection: &Collection<T>,
+    id: ObjectId,
+    fields: Document,
+) -> mongodb::error::Result<()> {
+    collection
+        .update_one(doc! { "_id": id }, doc! { "$setOnInsert": fields })
+        .upsert(true)
+        .await?;
+    Ok(())
+}
 
 /// Connects to the database named in the URL's path (or `default_db` when it names none).
 ///

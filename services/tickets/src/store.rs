@@ -62,7 +62,7 @@ impl Tickets {
         let mut ticket = Ticket {
             id: ObjectId::new(),
             title: draft.title.as_str().to_owned(),
-            price_cents: draft.price.cents(),
+            price: draft.price,
             user_id: user_id.to_owned(),
             version: 0,
             edited_version: 0,
@@ -74,7 +74,7 @@ impl Tickets {
             id: ticket.id.to_hex(),
             version: 0,
             title: ticket.title.clone(),
-            price: ticket.price().amount(),
+            price: ticket.price.amount(),
             user_id: ticket.user_id.clone(),
         });
         self.collection.insert_one(&ticket).await?;
@@ -176,7 +176,7 @@ impl Tickets {
             let event = ticket.updated(
                 ticket.version + 1,
                 &ticket.title,
-                ticket.price(),
+                ticket.price,
                 Some(order_id.to_owned()),
             );
             let update = doc! { "$set": { "orderId": order_id } };
@@ -259,7 +259,7 @@ impl Tickets {
                 }
                 continue;
             }
-            let event = ticket.updated(ticket.version + 1, &ticket.title, ticket.price(), None);
+            let event = ticket.updated(ticket.version + 1, &ticket.title, ticket.price, None);
             let update =
                 doc! { "$unset": { "orderId": "" }, "$addToSet": { "cancelledOrders": order_id } };
             let filter = doc! { "_id": id, "orderId": order_id };

@@ -72,7 +72,8 @@ impl OrderRequest {
 pub struct TicketSnapshot {
     pub id: String,
     pub title: String,
-    pub price_cents: i64,
+    #[serde(rename = "priceCents")]
+    pub price: Price,
     pub version: i64,
 }
 
@@ -144,7 +145,7 @@ impl Order {
             ticket: OrderTicketView {
                 id: self.ticket.id.clone(),
                 title: self.ticket.title.clone(),
-                price: Price::from_cents(self.ticket.price_cents).amount(),
+                price: self.ticket.price.amount(),
                 version: self.ticket.version,
             },
             reason: self.reason.clone(),
@@ -160,7 +161,7 @@ impl Order {
             expires_at: self.expires_at(),
             ticket: OrderTicket {
                 id: self.ticket.id.clone(),
-                price: Price::from_cents(self.ticket.price_cents).amount(),
+                price: self.ticket.price.amount(),
                 version: self.ticket.version,
             },
         }

@@ -90,7 +90,7 @@ impl Orders {
             ticket: TicketSnapshot {
                 id: ticket.id.to_hex(),
                 title: ticket.title.clone(),
-                price_cents: ticket.price().cents(),
+                price: ticket.price,
                 version: ticket.version,
             },
             active_ticket: Some(ticket.id.to_hex()),

@@ -7,7 +7,7 @@ use common::events::{
     Applied, HandlerError, HandlerResult, TicketCreated, TicketUpdated, apply_in_order,
 };
 use common::money::Price;
-use common::mongo::CollectionSchema;
+use common::mongo::{self, CollectionSchema};
 use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
@@ -18,17 +18,12 @@ pub struct Ticket {
     #[serde(rename = "_id")]
     pub id: ObjectId,
     pub title: String,
-    pub price_cents: i64,
+    #[serde(rename = "priceCents")]
+    pub price: Price,
     pub version: i64,
     /// Who sells it (never changes, so the replica always knows it once it has the ticket).
     #[serde(default)]
     pub seller_id: String,
-}
-
-impl Ticket {
-    pub fn price(&self) -> Price {
-        Price::from_cents(self.price_cents)
-    }
 }
 
 #[derive(Clone)]
@@ -85,19 +80,13 @@ impl TicketReplica {
     /// `ticket.created`: inserts the replica; a redelivery finds it there and changes nothing.
     pub async fn created(&self, event: &TicketCreated) -> HandlerResult {
         let id = object_id(&event.id)?;
-        self.collection
-            .update_one(
-                doc! { "_id": id },
-                doc! { "$setOnInsert": {
-                    "title": &event.title,
-                    "priceCents": Price::from_amount(event.price).cents(),
-                    "version": event.version,
-                    "sellerId": &event.user_id,
-                } },
-            )
-            .upsert(true)
-            .await?;
-        Ok(())
+        let fields = doc! {
+            "title": &event.title,
+            "priceCents": Price::from_amount(event.price).cents(),
+            "version": event.version,
+            "sellerId": &event.user_id,
+        };
+        Ok(mongo::insert_once(&self.collection, id, fields).await?)
     }
 
     /// `ticket.updated`: applied only as the next version (older: duplicate; newer: wait).

@@ -25,7 +25,8 @@ pub struct Order {
     #[serde(rename = "_id")]
     pub id: ObjectId,
     pub user_id: String,
-    pub price_cents: i64,
+    #[serde(rename = "priceCents")]
+    pub price: Price,
     pub status: OrderStatus,
     pub version: i64,
     /// When the order's window ends (its expiration then cancels it, unless paid).
@@ -46,10 +47,4 @@ pub enum Closing {
     Closed,
     /// A payment holds the order: it must finish first.
     Held(Claim),
-}
-
-impl Order {
-    pub fn price(&self) -> Price {
-        Price::from_cents(self.price_cents)
-    }
 }

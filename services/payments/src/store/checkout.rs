@@ -106,7 +106,7 @@ impl Checkout {
     async fn charge(&self, order: &Order, token: &str) -> ChargeOutcome {
         let key = idempotency_key(order.id, token);
         self.stripe
-            .charge(&order.id.to_hex(), order.price(), token, &key)
+            .charge(&order.id.to_hex(), order.price, token, &key)
             .await
     }
 

@@ -8,7 +8,7 @@ use common::events::{
     apply_in_order,
 };
 use common::money::Price;
-use common::mongo::CollectionSchema;
+use common::mongo::{self, CollectionSchema};
 use futures::TryStreamExt;
 use mongodb::{Collection, Database};
 
@@ -137,20 +137,14 @@ impl OrderReplica {
     /// `order.created`: inserts the replica; a redelivery changes nothing.
     pub async fn created(&self, event: &OrderCreated) -> HandlerResult {
         let id = object_id(&event.id)?;
-        self.collection
-            .update_one(
-                doc! { "_id": id },
-                doc! { "$setOnInsert": {
-                    "userId": &event.user_id,
-                    "priceCents": Price::from_amount(event.ticket.price).cents(),
-                    "status": event.status.as_str(),
-                    "version": event.version,
-                    "expiresAt": bson::DateTime::from_chrono(event.expires_at),
-                } },
-            )
-            .upsert(true)
-            .await?;
-        Ok(())
+        let fields = doc! {
+            "userId": &event.user_id,
+            "priceCents": Price::from_amount(event.ticket.price).cents(),
+            "status": event.status.as_str(),
+            "version": event.version,
+            "expiresAt": bson::DateTime::from_chrono(event.expires_at),
+        };
+        Ok(mongo::insert_once(&self.collection, id, fields).await?)
     }
 
     /// `order.confirmed`: the reservation is confirmed, the order may be paid; in version order.

@@ -67,7 +67,8 @@ pub struct Ticket {
     #[serde(rename = "_id")]
     pub id: ObjectId,
     pub title: String,
-    pub price_cents: i64,
+    #[serde(rename = "priceCents")]
+    pub price: Price,
     pub user_id: String,
     pub version: i64,
     /// The version of the seller's last change (creation or edit of title and price): an order
@@ -87,15 +88,11 @@ pub struct Ticket {
 }
 
 impl Ticket {
-    pub fn price(&self) -> Price {
-        Price::from_cents(self.price_cents)
-    }
-
     pub fn view(&self) -> TicketView {
         TicketView {
             id: self.id.to_hex(),
             title: self.title.clone(),
-            price: self.price().amount(),
+            price: self.price.amount(),
             user_id: self.user_id.clone(),
             version: self.version,
             order_id: self.order_id.clone(),
