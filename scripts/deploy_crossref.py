@@ -2,7 +2,7 @@
 """Cross-reference test of the deployment files, run offline by scripts/validate-deploy.sh.
 
 It reads what a cluster would receive (the output of `kubectl kustomize infra/k8s`), skaffold.yaml, the
-Dockerfiles, the Cargo workspace, the services' Rust sources and README.md's Kubernetes section, and checks
+Dockerfiles, the Cargo workspace, docs/settings.json and README.md's Kubernetes section, and checks
 that they agree with each other and with the contract:
 
   * every Service selects a workload, and its target ports exist in that workload's containers;
@@ -15,8 +15,9 @@ that they agree with each other and with the contract:
   * each skaffold artifact's Dockerfile takes ARG SERVICE, and the SERVICE values are the workspace's
     binaries (auth, tickets, orders, payments, expiration, client);
   * container ports match the PORT setting, and the probes use /healthz and /readyz on that port;
-  * every setting a service needs is in its Deployment: what the code reads with `required("X")` and
-    what the contract lists; the in-cluster URLs (MONGO_URL, NATS_URL, REDIS_URL, API_URL) point at
+  * every setting a service needs is in its Deployment: what its configuration requires (docs/settings.json,
+    made from the code by `cargo run -p settings-docs -- write` and checked against it by that crate's
+    test) and what the contract lists; the in-cluster URLs (MONGO_URL, NATS_URL, REDIS_URL, API_URL) point at
     Services and ports that exist, with the replica set and database names that the databases use;
   * every pod runs non-root, read-only, without privilege escalation or capabilities, under the
     RuntimeDefault seccomp profile, with requests and limits, without its service account token unless
@@ -35,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import json
 import os
 import re
 import subprocess
@@ -73,12 +75,8 @@ CONTRACT_SETTINGS = {
     "expiration": ["PORT", "JWT_KEY", "REDIS_URL", "NATS_URL", "RUST_LOG"],
     "client": ["PORT", "JWT_KEY", "API_URL", "API_HOST", "COOKIE_SECURE", "RUST_LOG"],
 }
-# Where each service's code lives (the common crate is shared).
-SOURCE_DIRS = {s: f"services/{s}/src" for s in SERVICES if s != "client"} | {"client": "client/src"}
-COMMON_SRC = "crates/common/src"
-# Function names too generic to attribute a common-crate `required()` call by (the impl type is used).
-GENERIC_FN_NAMES = {"new", "from_env", "try_from_env", "load", "init", "default", "get", "build", "parse",
-                    "config", "settings", "from_environment", "read", "env", "required", "optional"}
+# The settings each service's configuration reads, as the code lists them (crates/settings-docs).
+SETTINGS_DOC = "docs/settings.json"
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"}
 OUR_IMAGE_PREFIX = "ticketing/"
 PRODUCTION_OVERLAY = "infra/overlays/production"
@@ -202,96 +200,17 @@ def workspace_binaries(repo: Path) -> tuple[set[str] | None, str]:
     return bins, f"{len(members)} workspace member pattern(s) in Cargo.toml"
 
 
-# ------------------------------------------------------------------------------------ settings code scan
-
-REQUIRED_RE = re.compile(r'\brequired\(\s*"([A-Za-z_][A-Za-z0-9_]*)"\s*\)')
-FN_RE = re.compile(r"\bfn\s+([A-Za-z_][A-Za-z0-9_]*)")
-IMPL_RE = re.compile(r"\bimpl(?:\s*<[^{]*?>)?\s+(?:[A-Za-z_][A-Za-z0-9_:<>, ]*\s+for\s+)?([A-Za-z_][A-Za-z0-9_]*)")
-
-
-def rust_files(repo: Path, rel: str) -> list[Path]:
-    return sorted(Path(p) for p in glob.glob(str(repo / rel / "**/*.rs"), recursive=True))
-
-
-def strip_comments(src: str) -> str:
-    src = re.sub(r"/\*.*?\*/", " ", src, flags=re.S)
-    return re.sub(r"//[^\n]*", "", src)
-
-
-def common_requirements(repo: Path) -> list[tuple[str, str, str]]:
-    """(setting, attribution kind 'fn'|'type'|'all', name) for each required() call in the common crate.
-
-    A call is attributed to its enclosing function, closed transitively over calls inside the common crate;
-    for generically named functions (new, from_env, ...) to the enclosing impl's type instead (`Type::new(`).
-    """
-    fns: dict[tuple[str | None, str], dict] = {}
-    loose: list[str] = []
-    for f in rust_files(repo, COMMON_SRC):
-        src = strip_comments(f.read_text())
-        fn_pos = [(m.start(), m.group(1)) for m in FN_RE.finditer(src)]
-        impl_pos = [(m.start(), m.group(1)) for m in IMPL_RE.finditer(src)]
-        for i, (pos, name) in enumerate(fn_pos):
-            end = fn_pos[i + 1][0] if i + 1 < len(fn_pos) else len(src)
-            body = src[pos:end]
-            impl = next((n for p, n in reversed(impl_pos) if p < pos), None)
-            entry = fns.setdefault((impl, name), {"settings": set(), "body": ""})
-            entry["settings"].update(REQUIRED_RE.findall(body))
-            entry["body"] += body
-        first = fn_pos[0][0] if fn_pos else len(src)
-        loose += REQUIRED_RE.findall(src[:first])
-
-    def call_pattern(key: tuple[str | None, str], caller: tuple[str | None, str]) -> str | None:
-        impl, name = key
-        if name in GENERIC_FN_NAMES:
-            if impl is None:
-                return None
-            own = r"|\bSelf" if caller[0] == impl else ""
-            return rf"(?:\b{re.escape(impl)}{own})\s*::\s*{re.escape(name)}\s*(?:::<[^>]*>)?\s*\("
-        return rf"\b{re.escape(name)}\s*(?:::<[^>]*>)?\s*\("
-
-    # transitive closure over calls between common functions
-    changed = True
-    while changed:
-        changed = False
-        for key, entry in fns.items():
-            for other, o in fns.items():
-                pattern = call_pattern(other, key)
-                if other != key and pattern and o["settings"] - entry["settings"] \
-                        and re.search(pattern, entry["body"]):
-                    entry["settings"] |= o["settings"]
-                    changed = True
-    out = [(s, "all", "<module level>") for s in loose]
-    for (impl, name), entry in fns.items():
-        for s in entry["settings"]:
-            if name in GENERIC_FN_NAMES and impl:
-                out.append((s, "type", impl))
-            elif name in GENERIC_FN_NAMES:
-                out.append((s, "all", name))
-            else:
-                out.append((s, "fn", name))
-    return out
-
+# ------------------------------------------------------------------------------------ settings the code reads
 
 def code_requirements(repo: Path) -> tuple[dict[str, dict[str, str]], bool]:
-    """Service -> {setting: why} from `required("X")` calls; second value: whether any code was found."""
-    found_code = False
-    common = common_requirements(repo)
-    if rust_files(repo, COMMON_SRC):
-        found_code = True
-    needs: dict[str, dict[str, str]] = {}
-    for svc, rel in SOURCE_DIRS.items():
-        files = rust_files(repo, rel)
-        needs[svc] = {}
-        if not files:
-            continue
-        found_code = True
-        text = "\n".join(strip_comments(f.read_text()) for f in files)
-        for s in REQUIRED_RE.findall(text):
-            needs[svc][s] = f"required(\"{s}\") in {rel}"
-        for s, kind, name in common:
-            if kind == "all" or re.search(rf"\b{re.escape(name)}\b", text):
-                needs[svc].setdefault(s, f"required(\"{s}\") in {COMMON_SRC} ({kind} {name})")
-    return needs, found_code
+    """Service -> {setting: why} from docs/settings.json; second value: whether the document was found."""
+    path = repo / SETTINGS_DOC
+    if not path.is_file():
+        return {}, False
+    listed = json.loads(path.read_text())
+    needs = {svc: {s: f"required by its configuration, {SETTINGS_DOC}" for s in listed.get(svc, {}).get("required", [])}
+             for svc in SERVICES}
+    return needs, True
 
 
 # ------------------------------------------------------------------------------------------------- main
@@ -534,7 +453,7 @@ def main() -> int:
     # --- Settings: the code's required() and the contract ---------------------------------------------------
     needs, found_code = code_requirements(repo)
     if not found_code:
-        r.note("no Rust sources under services/*/src, client/src or crates/common/src yet: "
+        r.note(f"no {SETTINGS_DOC} (cargo run -p settings-docs -- write): "
                "settings checked against the contract table in this script only")
     for svc in SERVICES:
         w = workloads.get(svc)

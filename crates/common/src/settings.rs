@@ -1,14 +1,18 @@
 //! Settings from the environment (contract section 6).
 //!
 //! Services read every setting through [`required`] and [`optional`], so a missing or unusable
-//! value stops start-up with one line naming the variable. (The deployment cross-check scans the
-//! code for `required("NAME")` calls to prove every manifest provides them.)
+//! value stops start-up with one line naming the variable, and [`listed_by`] can tell which
+//! settings a configuration reads without an environment (docs/settings.json, from which the
+//! deployment cross-check proves every manifest provides what its service requires).
 
+use std::cell::RefCell;
+use std::collections::BTreeSet;
 use std::fmt::Display;
 use std::num::NonZeroU32;
 use std::str::FromStr;
 
 use secrecy::SecretString;
+use serde::Serialize;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SettingError {
@@ -22,8 +26,57 @@ pub enum SettingError {
     },
 }
 
+/// The settings a configuration reads, as [`listed_by`] finds them.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct SettingNames {
+    /// Start-up stops without these.
+    pub required: BTreeSet<&'static str>,
+    /// These have a default.
+    pub optional: BTreeSet<&'static str>,
+}
+
+thread_local! {
+    /// While [`listed_by`] runs on this thread: the names read so far.
+    static LISTING: RefCell<Option<SettingNames>> = const { RefCell::new(None) };
+}
+
+/// What [`required`] answers while a configuration is listed: a value its readers accept (some
+/// check that it is a URL).
+const STAND_IN: &str = "http://stand-in.invalid/";
+
+/// Lists the settings `read` (a service's `Settings::from_env`) reads, by running it with the
+/// environment set aside: each required setting answers a stand-in value, each optional one its
+/// default. The answer is the code's own, so it cannot drift from what start-up reads.
+pub fn listed_by<T>(
+    read: impl FnOnce() -> Result<T, SettingError>,
+) -> Result<SettingNames, SettingError> {
+    LISTING.with_borrow_mut(|listing| *listing = Some(SettingNames::default()));
+    let outcome = read();
+    let names = LISTING.with_borrow_mut(Option::take).unwrap_or_default();
+    outcome.map(|_| names)
+}
+
+/// Notes that `name` is read, when a configuration is being listed (and then says so).
+fn listed(name: &'static str, required: bool) -> bool {
+    LISTING.with_borrow_mut(|listing| {
+        let Some(names) = listing else {
+            return false;
+        };
+        let kind = if required {
+            &mut names.required
+        } else {
+            &mut names.optional
+        };
+        kind.insert(name);
+        true
+    })
+}
+
 /// A setting that must be present and non-blank.
 pub fn required(name: &'static str) -> Result<String, SettingError> {
+    if listed(name, true) {
+        return Ok(STAND_IN.to_owned());
+    }
     match std::env::var(name) {
         Ok(value) if !value.trim().is_empty() => Ok(value.trim().to_owned()),
         _ => Err(SettingError::Missing(name)),
@@ -36,6 +89,9 @@ where
     T: FromStr,
     T::Err: Display,
 {
+    if listed(name, false) {
+        return Ok(default);
+    }
     match std::env::var(name) {
         Ok(value) if !value.trim().is_empty() => parse(name, &value),
         _ => Ok(default),
@@ -91,6 +147,9 @@ impl HttpSettings {
 
 /// `METRICS_PORT`: where a service serves `GET /metrics` (unset: it does not).
 pub fn metrics_port() -> Result<Option<u16>, SettingError> {
+    if listed("METRICS_PORT", false) {
+        return Ok(None);
+    }
     match std::env::var("METRICS_PORT") {
         Ok(value) if !value.trim().is_empty() => parse("METRICS_PORT", &value).map(Some),
         _ => Ok(None),
@@ -228,6 +287,27 @@ mod tests {
         let printed = format!("{settings:?}");
         assert!(!printed.contains("a-very-secret-signing-key"), "{printed}");
         assert!(printed.contains("REDACTED"), "{printed}");
+    }
+
+    #[test]
+    fn a_listed_configuration_names_what_it_requires_and_what_has_a_default() {
+        let names = listed_by(EventServiceSettings::from_env).unwrap();
+        let required: Vec<_> = names.required.iter().copied().collect();
+        assert_eq!(required, ["JWT_KEY", "MONGO_URL", "NATS_URL"]);
+        for optional in ["PORT", "METRICS_PORT", "COOKIE_SECURE", "NATS_NAMESPACE"] {
+            assert!(names.optional.contains(optional), "{optional}: {names:?}");
+        }
+        assert!(names.required.is_disjoint(&names.optional), "{names:?}");
+    }
+
+    #[test]
+    fn listing_is_over_when_it_returns() {
+        listed_by(HttpSettings::from_env).unwrap();
+        // Read from the environment again, where this name is not set.
+        assert!(matches!(
+            required("HOUSE_TEST_UNSET_SETTING"),
+            Err(SettingError::Missing("HOUSE_TEST_UNSET_SETTING"))
+        ));
     }
 
     #[test]
