@@ -21,9 +21,9 @@
 #
 # Settings (environment):
 #   TICKETING_PORT        gateway port (default 8080)
-#   FLEET_PROFILE         local | release | debug (default local: optimised like release but
-#                         without cross-crate LTO, so a first run builds in minutes; the
-#                         benchmark uses release)
+#   FLEET_PROFILE         local | release | debug (default local: light optimisation, no
+#                         cross-crate LTO, so a first run builds in about 12 minutes on 2 cores;
+#                         the benchmark and the images use release)
 #   FLEET_NO_BUILD=1      skip `cargo build`; use the binaries already built
 #   FLEET_BIN_DIR         take the binaries from this directory (implies FLEET_NO_BUILD=1)
 #   FLEET_SERVICES        the services to run (default: those whose Cargo.toml exists), e.g. "auth tickets"
