@@ -46,15 +46,11 @@ pub fn init(service: &str) {
     let json = std::env::var("LOG_FORMAT").is_ok_and(|format| format.eq_ignore_ascii_case("json"));
     let provider = PROVIDER.get_or_init(|| tracer_provider(service));
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
-    // Without busy/idle tracking: it reads the clock at every poll of a request's future (an
-    // entry and an exit of its span each time) for two attributes the span's duration already
-    // tells well enough.
     let traces = tracing_opentelemetry::layer()
         .with_tracer(provider.tracer("common"))
         .with_location(false)
         .with_threads(false)
-        .with_target(false)
-        .with_tracked_inactivity(false);
+        .with_target(false);
     let registry = tracing_subscriber::registry().with(filter).with(traces);
     let result = if json {
         registry
