@@ -4,6 +4,7 @@ pub mod api_docs;
 pub mod connections;
 pub mod error;
 pub mod events;
+pub mod fleet;
 pub mod http;
 pub mod input;
 pub mod metrics;

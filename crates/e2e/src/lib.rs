@@ -7,14 +7,7 @@ use reqwest::header::SET_COOKIE;
 use serde_json::{Value, json};
 
 /// Every service of the fleet, in start-up order.
-pub const SERVICES: [&str; 6] = [
-    "auth",
-    "tickets",
-    "orders",
-    "payments",
-    "expiration",
-    "client",
-];
+pub use common::fleet::SERVICES;
 
 /// The gateway of the fleet `scripts/fleet.sh --detach` started.
 pub fn gateway() -> TestClient {

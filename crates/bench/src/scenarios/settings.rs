@@ -1,15 +1,7 @@
 //! What the benchmark reads from its environment: its knobs and the running fleet.
 
 use super::*;
-
-const SERVICES: [&str; 6] = [
-    "auth",
-    "tickets",
-    "orders",
-    "payments",
-    "expiration",
-    "client",
-];
+use common::fleet::SERVICES;
 
 pub struct Settings {
     pub out: PathBuf,
