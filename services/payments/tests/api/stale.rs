@@ -70,14 +70,7 @@ async fn the_settler_records_a_payment_that_died_mid_way() {
     let app = spawn_app().await;
     let (user, _) = testkit::signed_in();
     let order = crashed_mid_payment(&app, user, 21.5).await;
-    let stripe = Stripe::new(&app.stripe_key, Some(&testkit::stripe_api_base())).unwrap();
-    let checkout = Checkout::new(
-        &app.db,
-        OrderReplica::new(&app.db),
-        stripe,
-        Outbox::default(),
-    );
-    checkout.settle_stale_claims().await.unwrap();
+    settle_stale_claims(&app).await;
 
     let charges = app.charges_for(&[&order]).await;
     assert_eq!(charges.len(), 1, "replayed, not charged again");
@@ -113,14 +106,7 @@ async fn the_settler_finishes_a_payment_recorded_before_its_order_was_marked_pai
         )
         .await
         .unwrap();
-    let stripe = Stripe::new(&app.stripe_key, Some(&testkit::stripe_api_base())).unwrap();
-    let checkout = Checkout::new(
-        &app.db,
-        OrderReplica::new(&app.db),
-        stripe,
-        Outbox::default(),
-    );
-    checkout.settle_stale_claims().await.unwrap();
+    settle_stale_claims(&app).await;
 
     let replica = app.replica_where(&order, |_| true).await;
     assert_eq!(replica.get_str("status").unwrap(), "complete");
@@ -130,4 +116,16 @@ async fn the_settler_finishes_a_payment_recorded_before_its_order_was_marked_pai
         1,
         "not charged again"
     );
+}
+
+/// One pass of the settler, as the running service's background task makes it.
+async fn settle_stale_claims(app: &TestApp) {
+    let stripe = Stripe::new(&app.stripe_key, Some(&testkit::stripe_api_base())).unwrap();
+    let checkout = Checkout::new(
+        &app.db,
+        OrderReplica::new(&app.db),
+        stripe,
+        Outbox::default(),
+    );
+    checkout.settle_stale_claims().await.unwrap();
 }
