@@ -55,8 +55,8 @@ cd "$REPO_ROOT"
 mkdir -p "$BENCH_DIR"
 
 if [[ ${BENCH_NO_BUILD:-0} != 1 ]]; then
-    say "building the release binaries (fleet + bench)"
-    cargo build --release -p auth -p tickets -p orders -p payments -p expiration -p client -p bench >&2 ||
+    say "building the release binaries (services, fleet, bench)"
+    cargo build --release -p auth -p tickets -p orders -p payments -p expiration -p client -p fleet -p bench >&2 ||
         die "cargo build failed"
 fi
 [[ -x $TARGET_DIR/release/bench ]] || die "no $TARGET_DIR/release/bench (unset BENCH_NO_BUILD)"

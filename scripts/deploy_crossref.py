@@ -7,7 +7,7 @@ that they agree with each other and with the contract:
 
   * every Service selects a workload, and its target ports exist in that workload's containers;
   * every StatefulSet's governing Service exists, and every volume mount has a volume or a claim;
-  * the Ingress is class nginx at ticketing.dev, routes as the contract's section 1 says, and every
+  * the Ingress is class nginx at ticketing.dev, routes as the fleet's description says (docs/fleet.json), and every
     backend names an existing Service and port;
   * every Secret / ConfigMap reference (env, envFrom, volumes) is created by the manifests, or is a
     user-created Secret (with that key) documented in README.md's Kubernetes section;
@@ -49,21 +49,16 @@ import yaml
 from deploy_observability import check_observability, read_only_token
 from deploy_scaling import check_scaling, mongo_hosts
 
-# The fleet, as the contract and the workspace define it.
-SERVICES = ["auth", "tickets", "orders", "payments", "expiration", "client"]
-MONGO_OWNERS = ["auth", "tickets", "orders", "payments"]
+# The fleet, as its description says (crates/fleet, written to docs/fleet.json by `cargo run -p fleet --
+# describe --write` and checked against the crate by its test): the services, those owning a MongoDB
+# database, and the route prefixes with their service (the local gateway is rendered from the same).
+FLEET_DOC = "docs/fleet.json"
+FLEET = json.loads((Path(__file__).resolve().parent.parent / FLEET_DOC).read_text())
+SERVICES = [s["name"] for s in FLEET["services"]]
+MONGO_OWNERS = [s["name"] for s in FLEET["services"] if "mongo" in s["needs"]]
+ROUTES = {r["prefix"]: r["service"] for r in FLEET["routes"]}
 INGRESS_HOST = "ticketing.dev"
 INGRESS_CLASS = "nginx"
-# Contract, section 1: path prefix -> service.
-ROUTES = {
-    "/api/users": "auth",
-    "/api/tickets": "tickets",
-    "/api/orders": "orders",
-    "/api/payments": "payments",
-    # The API's description: the docs page and the merged OpenAPI document.
-    "/api/docs": "client",
-    "/": "client",
-}
 # Contract, section 6 (and the project's settings list): what each service must be given in Kubernetes.
 # Used always, and alone while the code does not exist yet.
 CONTRACT_SETTINGS = {
@@ -325,7 +320,7 @@ def main() -> int:
                         f"{sname} port {port.get('name', port.get('number'))} -> {target}",
                         "no such Service" if svc is None else "no such port on the Service"
                         if not port_ok else "pathType must be Prefix")
-    r.check(seen_routes == ROUTES, "Ingress routes = contract section 1 "
+    r.check(seen_routes == ROUTES, f"Ingress routes = the fleet's ({FLEET_DOC}) "
             + ", ".join(f"{k} -> {v}" for k, v in ROUTES.items()), f"found {seen_routes}")
 
     # --- Secret / ConfigMap references ------------------------------------------------------------------
