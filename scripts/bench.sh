@@ -85,15 +85,12 @@ start_fleet() {
     fi
 }
 
-# run_bench OUT [VAR=value...]: the benchmark against the running fleet.
+# run_bench OUT [VAR=value...]: the benchmark against the running fleet (it reads the fleet's
+# state, $FLEET_DIR/fleet.json).
 run_bench() {
     local out=$1
     shift
-    (
-        # shellcheck disable=SC1091
-        source "$FLEET_DIR/env.sh"
-        env "$@" BENCH_BIN_DIR="$TARGET_DIR/release" BENCH_OUT="$out" "$TARGET_DIR/release/bench"
-    )
+    env "$@" BENCH_BIN_DIR="$TARGET_DIR/release" BENCH_OUT="$out" "$TARGET_DIR/release/bench"
 }
 
 if [[ -z ${BENCH_REPLICAS:-} ]]; then

@@ -6,7 +6,8 @@
 #   scripts/fleet.sh             build, start, print `ready: http://localhost:8080`, run until
 #                                Ctrl-C/SIGTERM, then stop everything it started
 #   scripts/fleet.sh --detach    same, but exit once ready and leave the fleet running;
-#                                target/fleet/env.sh then describes it (GATEWAY_URL, AUTH_URL, ...)
+#                                target/fleet/env.sh then describes it (GATEWAY_URL, AUTH_URL, ...),
+#                                and target/fleet/fleet.json the same for programs (fleet::State)
 #   scripts/fleet.sh stop        stop a detached fleet (services, gateway, its infra servers);
 #                                `stop --keep-infra` leaves the infra servers running
 #   scripts/fleet.sh status      what runs
@@ -471,6 +472,18 @@ write_env() {
         grep '^export' "$INFRA_DIR_FLEET/env.sh"
     } >"$tmp"
     mv "$tmp" "$ENV_FILE"
+    write_state
+}
+
+# The same for programs: $FLEET_DIR/fleet.json (crates/fleet's State: the benchmark and the tests
+# read it), made by the fleet binary from the run dir and the infra's infra.json. The session key
+# is kept from the state already there when this shell does not know it (kill/start/infra).
+write_state() {
+    local fleet_bin
+    fleet_bin=$(read_file "$RUN_DIR/fleet.bin")
+    [[ -x $fleet_bin ]] || die "no fleet binary recorded in $RUN_DIR/fleet.bin"
+    JWT_KEY=${JWT:-} "$fleet_bin" state --dir "$FLEET_DIR" --infra-dir "$INFRA_DIR_FLEET" \
+        --gateway-port "$(read_file "$RUN_DIR/gateway.port")" || die "fleet state failed"
 }
 
 # After a service or an infra server was started again: its pid (and the infra's section, ports
@@ -494,6 +507,7 @@ refresh_env() {
         grep '^export' "$INFRA_DIR_FLEET/env.sh" || true
     } >"$tmp"
     mv "$tmp" "$ENV_FILE"
+    write_state
 }
 
 # Everything this fleet may have started: services, gateway, infra (unless $1 is --keep-infra).
@@ -508,7 +522,7 @@ stop_all() {
     stop_pidfiles "$RUN_DIR/gateway.pid" "$RUN_DIR/prometheus.pid"
     stop_pidfiles ${files[@]+"${files[@]}"}
     [[ ${1:-} == --keep-infra ]] || infra stop | sed 's/^/  /' || true
-    rm -f "$ENV_FILE" "$RUN_DIR"/*.env "$RUN_DIR/instances"
+    rm -f "$ENV_FILE" "$FLEET_DIR/fleet.json" "$RUN_DIR"/*.env "$RUN_DIR/instances"
 }
 
 running_pids() {
@@ -576,6 +590,7 @@ cmd_up() {
     fi
 
     build_services
+    echo "$BIN_DIR/fleet" >"$RUN_DIR/fleet.bin"
     if [[ ${#SERVICES[@]} -gt 0 ]]; then
         # An API port and a metrics port per instance.
         local -a ports

@@ -7,7 +7,8 @@
 # Usage: scripts/infra.sh <command>
 #   install               install whatever is missing (idempotent; a fast no-op when all is there)
 #   start [SERVER]        install if needed, start every server (or one) on a free port, wait until
-#                         ready, write $INFRA_DIR/env.sh; servers already running are reused
+#                         ready, write $INFRA_DIR/env.sh (and infra.json, the same for programs);
+#                         servers already running are reused
 #   stop [SERVER]         SIGTERM, then SIGKILL after $INFRA_STOP_GRACE s; keeps data and logs
 #   kill SERVER           SIGKILL at once (fault tests: a crash, not a shutdown)
 #   restart SERVER        stop + start on the same port and data
@@ -552,6 +553,27 @@ write_env() {
         echo "export MONGO_KIND=$MONGO_KIND"
     } >"$tmp"
     mv "$tmp" "$INFRA_DIR/env.sh"
+    write_state
+}
+
+# The same as JSON, for programs (crates/fleet's State reads it within the fleet's fleet.json):
+# each running server's URL, port and pid.
+write_state() {
+    local tmp=$INFRA_DIR/infra.json.tmp name pid sep="" monitor=null
+    [[ -s $(sdir nats)/monitor_port ]] && monitor="\"http://127.0.0.1:$(read_file "$(sdir nats)/monitor_port")\""
+    {
+        printf '{\n  "dir": "%s",\n  "mongo_kind": "%s",\n  "default_mongo": "%s",\n  "nats_monitor_url": %s,\n  "servers": {' \
+            "$INFRA_DIR" "$MONGO_KIND" "$DEFAULT_MONGO" "$monitor"
+        for name in "${SERVERS[@]}"; do
+            [[ -n $(server_port "$name") ]] || continue
+            pid=$(server_pid "$name")
+            printf '%s\n    "%s": {"url": "%s", "port": %s, "pid": %s}' \
+                "$sep" "$name" "$(server_url "$name")" "$(server_port "$name")" "${pid:-null}"
+            sep=","
+        done
+        printf '\n  }\n}\n'
+    } >"$tmp"
+    mv "$tmp" "$INFRA_DIR/infra.json"
 }
 
 valid_server() {

@@ -1,8 +1,9 @@
 //! The fleet's benchmark. Run it through `scripts/bench.sh`, which builds the release binaries,
 //! starts a fleet of its own, runs this against it, and stops the fleet.
 //!
-//! It reads the fleet from the environment `scripts/fleet.sh` writes (`$FLEET_DIR/env.sh`):
-//! `GATEWAY_URL`, `<SERVICE>_URL`/`_PID`, `JWT_KEY`, `MONGO_PORT`, `NATS_URL`, ... and measures,
+//! It reads the fleet from the state `scripts/fleet.sh` writes (`$FLEET_DIR/fleet.json`, through
+//! `fleet::State`): the gateway, each service's URL and pid, the session key, the infra servers,
+//! and measures,
 //! each beside its floor (the same work without the service): throughput, median and p99
 //! latency, CPU per request, event lag, the purchase flow, memory and start-up time. The table
 //! goes to stdout, the JSON to `BENCH_OUT` (default `target/bench/report.json`).

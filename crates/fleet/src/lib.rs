@@ -2,9 +2,13 @@
 //! ready, and the servers it needs, in start-up order. The local gateway's nginx config
 //! (`fleet gateway-config`, called by `scripts/fleet.sh`) and `docs/fleet.json` (read by the
 //! offline deployment validation, `scripts/deploy_crossref.py`) are made from it; the tests check
-//! that the Kubernetes ingress routes as it says.
+//! that the Kubernetes ingress routes as it says. A running fleet's state (`$FLEET_DIR/fleet.json`:
+//! each instance's URL, pid, log and metrics port, the gateway, the infra servers) is [`State`].
 
 pub mod gateway;
+mod state;
+
+pub use state::{Gateway, Infra, InfraServer, Instance, STATE_FILE, State, StateError};
 
 use std::path::PathBuf;
 

@@ -3,8 +3,12 @@
 //! - `fleet gateway-config --port P --nginx-dir D --log-dir L --instances auth=PORT[,PORT...] ...`
 //!   prints the local gateway's nginx config (scripts/fleet.sh writes it to
 //!   `$FLEET_DIR/nginx/nginx.conf`);
-//! - `fleet describe [--write]` prints `docs/fleet.json`, or writes it.
+//! - `fleet describe [--write]` prints `docs/fleet.json`, or writes it;
+//! - `fleet state --dir DIR --infra-dir DIR --gateway-port P` writes the running
+//!   fleet's state (`DIR/fleet.json`, read by `fleet::State::load`) from scripts/fleet.sh's run
+//!   directory; the session key comes from `JWT_KEY`, else from the state already there.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -26,6 +30,28 @@ enum Command {
         #[arg(long)]
         write: bool,
     },
+    /// Writes the running fleet's state (DIR/fleet.json) from its run directory.
+    State(StateArgs),
+}
+
+#[derive(clap::Args)]
+struct StateArgs {
+    /// The fleet's directory ($FLEET_DIR).
+    #[arg(long)]
+    dir: PathBuf,
+    /// The directory of its infra servers (scripts/infra.sh's INFRA_DIR).
+    #[arg(long)]
+    infra_dir: PathBuf,
+    #[arg(long)]
+    gateway_port: u16,
+}
+
+fn write_state(args: StateArgs) -> Result<(), fleet::StateError> {
+    let jwt_key = match std::env::var("JWT_KEY") {
+        Ok(key) if !key.is_empty() => key,
+        _ => fleet::State::load(&args.dir)?.jwt_key,
+    };
+    fleet::State::from_run_dir(&args.dir, &args.infra_dir, args.gateway_port, jwt_key)?.save()
 }
 
 #[derive(clap::Args)]
@@ -94,6 +120,12 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
             println!("wrote {}", path.display());
+        }
+        Command::State(args) => {
+            if let Err(error) = write_state(args) {
+                eprintln!("fleet state: {error}");
+                return ExitCode::FAILURE;
+            }
         }
     }
     ExitCode::SUCCESS

@@ -1,4 +1,5 @@
-//! What the benchmark reads from its environment: its knobs and the running fleet.
+//! What the benchmark reads: its knobs from the environment, and the running fleet from its state
+//! (`$FLEET_DIR/fleet.json`, written by scripts/fleet.sh).
 
 use super::*;
 use common::fleet::SERVICES;
@@ -34,10 +35,9 @@ pub struct Settings {
 pub(super) struct Fleet {
     pub(super) gateway_url: String,
     pub(super) gateway_pid: u32,
-    /// (name, url, pid) of each running service.
+    /// (name, url, pid) of the first instance of each running service.
     pub(super) services: Vec<(String, Option<String>, u32)>,
     pub(super) jwt_key: String,
-    pub(super) mongo_port: String,
     pub(super) mongo_pid: Option<u32>,
     pub(super) mongo_kind: String,
     pub(super) nats_url: String,
@@ -46,12 +46,7 @@ pub(super) struct Fleet {
     pub(super) redis_pid: Option<u32>,
     pub(super) stripe_api_base: String,
     pub(super) stripe_pid: Option<u32>,
-}
-
-fn var(name: &str) -> anyhow::Result<String> {
-    std::env::var(name).with_context(|| {
-        format!("{name} is not set: run scripts/bench.sh (or source the fleet's env.sh)")
-    })
+    state: fleet::State,
 }
 
 fn var_or<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -61,40 +56,11 @@ fn var_or<T: std::str::FromStr>(name: &str, default: T) -> T {
         .unwrap_or(default)
 }
 
-fn pid_var(name: &str) -> Option<u32> {
-    std::env::var(name).ok().and_then(|v| v.trim().parse().ok())
-}
-
 impl Settings {
     pub fn from_env() -> anyhow::Result<Settings> {
         let secs = |name: &str, default: f64| Duration::from_secs_f64(var_or(name, default));
         let warmup = secs("BENCH_WARMUP", 1.0);
-        let mut services = Vec::new();
-        for name in SERVICES {
-            let upper = name.to_uppercase();
-            if let Some(pid) = pid_var(&format!("{upper}_PID")) {
-                services.push((
-                    name.to_owned(),
-                    std::env::var(format!("{upper}_URL")).ok(),
-                    pid,
-                ));
-            }
-        }
-        let fleet = Fleet {
-            gateway_url: var("GATEWAY_URL")?,
-            gateway_pid: pid_var("GATEWAY_PID").context("GATEWAY_PID")?,
-            services,
-            jwt_key: var("JWT_KEY")?,
-            mongo_port: var("MONGO_PORT")?,
-            mongo_pid: pid_var("MONGO_PID"),
-            mongo_kind: std::env::var("MONGO_KIND").unwrap_or_else(|_| "unknown".into()),
-            nats_url: var("NATS_URL")?,
-            nats_pid: pid_var("NATS_PID"),
-            redis_url: var("REDIS_URL")?,
-            redis_pid: pid_var("REDIS_PID"),
-            stripe_api_base: var("STRIPE_API_BASE")?,
-            stripe_pid: pid_var("STRIPE_PID"),
-        };
+        let fleet = Fleet::running()?;
         Ok(Settings {
             out: PathBuf::from(
                 std::env::var("BENCH_OUT").unwrap_or_else(|_| "target/bench/report.json".into()),
@@ -165,17 +131,54 @@ impl Settings {
 }
 
 impl Fleet {
-    /// The database `db` on the server of the service that owns it (`TICKETS_MONGO_PORT`, ...:
-    /// one server per service), or on `MONGO_PORT`'s.
+    /// The fleet in `FLEET_DIR` (default `target/fleet`), as its state file says.
+    fn running() -> anyhow::Result<Fleet> {
+        let dir = std::env::var("FLEET_DIR").unwrap_or_else(|_| "target/fleet".into());
+        let state = fleet::State::load(&dir).context(
+            "the fleet to measure: run scripts/bench.sh, or set FLEET_DIR to a running fleet's",
+        )?;
+        let server = |name: &str| {
+            state
+                .server(name)
+                .with_context(|| format!("the fleet's infra runs no {name} server"))
+        };
+        let services = SERVICES
+            .iter()
+            .filter_map(|name| {
+                let instance = state.first(name)?;
+                Some((name.to_string(), Some(instance.url.clone()), instance.pid?))
+            })
+            .collect();
+        Ok(Fleet {
+            gateway_url: state.gateway.url.clone(),
+            gateway_pid: state
+                .gateway
+                .pid
+                .context("the fleet's gateway does not run")?,
+            services,
+            jwt_key: state.jwt_key.clone(),
+            mongo_pid: server(&state.infra.default_mongo)?.pid,
+            mongo_kind: state.infra.mongo_kind.clone(),
+            nats_url: server("nats")?.url.clone(),
+            nats_pid: server("nats")?.pid,
+            redis_url: server("redis")?.url.clone(),
+            redis_pid: server("redis")?.pid,
+            stripe_api_base: server("stripe")?.url.clone(),
+            stripe_pid: server("stripe")?.pid,
+            state,
+        })
+    }
+
+    /// The database `db` on the server of the service that owns it (one server per service), or
+    /// on the default one.
     pub(super) fn mongo_url(&self, db: &str) -> String {
-        let own = std::env::var(format!("{}_MONGO_PORT", db.to_uppercase()));
-        let port = own.as_deref().unwrap_or(&self.mongo_port);
+        let port = self.state.mongo_server(db).map_or(0, |server| server.port);
         format!("mongodb://127.0.0.1:{port}/{db}?directConnection=true")
     }
 
-    /// The pid of the server holding `db` (`ORDERS_MONGO_PID`, ...), or `MONGO_PID`.
+    /// The pid of the server holding `db`.
     pub(super) fn mongo_pid_of(&self, db: &str) -> Option<u32> {
-        pid_var(&format!("{}_MONGO_PID", db.to_uppercase())).or(self.mongo_pid)
+        self.state.mongo_server(db).and_then(|server| server.pid)
     }
 
     pub(super) fn service(&self, name: &str) -> anyhow::Result<(String, u32)> {
@@ -197,22 +200,12 @@ impl Fleet {
     pub(super) fn all_pids(&self) -> Vec<u32> {
         let mut pids: Vec<u32> = self.services.iter().map(|(_, _, pid)| *pid).collect();
         pids.push(self.gateway_pid);
-        // One database server per owning service, besides the default one.
         pids.extend(
-            ["auth", "tickets", "orders", "payments"]
-                .iter()
-                .filter_map(|db| pid_var(&format!("{}_MONGO_PID", db.to_uppercase())))
-                .filter(|pid| Some(*pid) != self.mongo_pid),
-        );
-        pids.extend(
-            [
-                self.mongo_pid,
-                self.nats_pid,
-                self.redis_pid,
-                self.stripe_pid,
-            ]
-            .into_iter()
-            .flatten(),
+            self.state
+                .infra
+                .servers
+                .values()
+                .filter_map(|server| server.pid),
         );
         pids
     }

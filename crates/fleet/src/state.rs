@@ -1,0 +1,241 @@
+//! A running fleet, as its supervisor (`scripts/fleet.sh`) left it: `$FLEET_DIR/fleet.json`,
+//! beside the `env.sh` kept for people. Programs (the benchmark, the tests) read this instead of
+//! the environment or generated shell.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The state file in a fleet's directory.
+pub const STATE_FILE: &str = "fleet.json";
+/// The infra servers' state, written by `scripts/infra.sh` in its directory.
+pub const INFRA_FILE: &str = "infra.json";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("{path}: {source} (is a fleet running? scripts/fleet.sh --detach starts one)")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: not a fleet state: {source}")]
+    Parse {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("{path}: {what}")]
+    Invalid { path: PathBuf, what: String },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct State {
+    /// The fleet's directory: logs, pids, the gateway's config, env.sh, this state.
+    pub dir: PathBuf,
+    pub gateway: Gateway,
+    pub prometheus_url: Option<String>,
+    /// Instances of every service.
+    pub replicas: usize,
+    /// The key every service signs and checks sessions with.
+    pub jwt_key: String,
+    /// Every instance of every service, in start-up order.
+    pub instances: Vec<Instance>,
+    pub infra: Infra,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Gateway {
+    pub url: String,
+    pub port: u16,
+    /// None while it does not run.
+    pub pid: Option<u32>,
+}
+
+/// One instance of a service: `auth` (its first), `auth#2`, ...
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Instance {
+    pub name: String,
+    pub service: String,
+    pub url: String,
+    pub port: u16,
+    /// None while it does not run (killed, or not started again yet).
+    pub pid: Option<u32>,
+    pub metrics_port: u16,
+    pub log: PathBuf,
+}
+
+/// The servers the fleet runs on (`scripts/infra.sh`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Infra {
+    pub dir: PathBuf,
+    /// `mongod`, or `secantus` (the wire-compatible stand-in).
+    pub mongo_kind: String,
+    /// The MongoDB server of tools that want one.
+    pub default_mongo: String,
+    pub nats_monitor_url: Option<String>,
+    /// By name: nats, redis, auth-mongo, tickets-mongo, orders-mongo, payments-mongo, stripe.
+    pub servers: BTreeMap<String, InfraServer>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InfraServer {
+    pub url: String,
+    pub port: u16,
+    /// None while it does not run.
+    pub pid: Option<u32>,
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, StateError> {
+    let text = std::fs::read_to_string(path).map_err(|source| StateError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|source| StateError::Parse {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+impl State {
+    /// The state of the fleet in `dir` (`$FLEET_DIR`).
+    pub fn load(dir: impl AsRef<Path>) -> Result<State, StateError> {
+        read_json(&dir.as_ref().join(STATE_FILE))
+    }
+
+    /// Writes it to `dir/fleet.json`, readable by the owner only (it holds the session key).
+    pub fn save(&self) -> Result<(), StateError> {
+        let path = self.dir.join(STATE_FILE);
+        let tmp = self.dir.join(format!("{STATE_FILE}.tmp"));
+        let write_error = |source| StateError::Write {
+            path: path.clone(),
+            source,
+        };
+        let mut json = serde_json::to_string_pretty(self).expect("a state serialises");
+        json.push('\n');
+        let _ = std::fs::remove_file(&tmp);
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(write_error)?;
+        file.write_all(json.as_bytes()).map_err(write_error)?;
+        std::fs::rename(&tmp, &path).map_err(write_error)
+    }
+
+    /// The instance of that name (`auth`, `auth#2`).
+    pub fn instance(&self, name: &str) -> Option<&Instance> {
+        self.instances.iter().find(|instance| instance.name == name)
+    }
+
+    /// The first instance of a service.
+    pub fn first(&self, service: &str) -> Option<&Instance> {
+        self.instances
+            .iter()
+            .find(|instance| instance.service == service)
+    }
+
+    /// An infra server by name (`nats`, `orders-mongo`, ...).
+    pub fn server(&self, name: &str) -> Option<&InfraServer> {
+        self.infra.servers.get(name)
+    }
+
+    /// The MongoDB server holding database `db`: its owner's own (`orders-mongo`), else the
+    /// default one.
+    pub fn mongo_server(&self, db: &str) -> Option<&InfraServer> {
+        self.server(&format!("{db}-mongo"))
+            .or_else(|| self.server(&self.infra.default_mongo))
+    }
+
+    /// The state of the fleet in `dir` as its run directory says now (what `scripts/fleet.sh`
+    /// records of each process it starts), on the infra of `infra_dir`.
+    pub fn from_run_dir(
+        dir: &Path,
+        infra_dir: &Path,
+        gateway_port: u16,
+        jwt_key: String,
+    ) -> Result<State, StateError> {
+        let run = RunDir(dir.join("run"));
+        let instances = run
+            .read("instances")
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(|name| run.instance(dir, name))
+            .collect::<Result<Vec<Instance>, StateError>>()?;
+        let replicas = crate::SERVICES
+            .iter()
+            .map(|service| {
+                instances
+                    .iter()
+                    .filter(|i| i.service == service.name)
+                    .count()
+            })
+            .max()
+            .unwrap_or(0)
+            .max(1);
+        Ok(State {
+            dir: dir.to_owned(),
+            gateway: Gateway {
+                url: format!("http://127.0.0.1:{gateway_port}"),
+                port: gateway_port,
+                pid: run.number("gateway.pid")?,
+            },
+            prometheus_url: run
+                .number::<u16>("prometheus.port")?
+                .map(|port| format!("http://127.0.0.1:{port}")),
+            replicas,
+            jwt_key,
+            instances,
+            infra: read_json(&infra_dir.join(INFRA_FILE))?,
+        })
+    }
+}
+
+/// `scripts/fleet.sh`'s record of the processes it started: one value per file.
+struct RunDir(PathBuf);
+
+impl RunDir {
+    fn read(&self, file: &str) -> Option<String> {
+        let text = std::fs::read_to_string(self.0.join(file)).ok()?;
+        let text = text.trim();
+        (!text.is_empty()).then(|| text.to_owned())
+    }
+
+    fn number<T: std::str::FromStr>(&self, file: &str) -> Result<Option<T>, StateError> {
+        self.read(file)
+            .map(|text| {
+                text.parse().map_err(|_| StateError::Invalid {
+                    path: self.0.join(file),
+                    what: format!("'{text}' is not a number"),
+                })
+            })
+            .transpose()
+    }
+
+    fn required<T: std::str::FromStr>(&self, file: &str) -> Result<T, StateError> {
+        self.number(file)?.ok_or_else(|| StateError::Invalid {
+            path: self.0.join(file),
+            what: "missing or empty".into(),
+        })
+    }
+
+    fn instance(&self, fleet_dir: &Path, name: &str) -> Result<Instance, StateError> {
+        let port = self.required(&format!("{name}.port"))?;
+        Ok(Instance {
+            name: name.to_owned(),
+            service: name.split('#').next().unwrap_or(name).to_owned(),
+            url: format!("http://127.0.0.1:{port}"),
+            port,
+            pid: self.number(&format!("{name}.pid"))?,
+            metrics_port: self.required(&format!("{name}.metrics_port"))?,
+            log: fleet_dir.join("logs").join(format!("{name}.log")),
+        })
+    }
+}
