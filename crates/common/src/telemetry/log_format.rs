@@ -1,13 +1,159 @@
-//! JSON log lines that name their trace: `trace_id` and `span_id` beside tracing-subscriber's own
-//! JSON fields, so a line found in the logs leads to its trace and back.
+//! How log lines look: JSON lines that name their trace (`trace_id` and `span_id` beside
+//! tracing-subscriber's own JSON fields, so a line found in the logs leads to its trace and back),
+//! and span fields without the ones meant for the trace alone.
 
 use std::fmt;
 
 use opentelemetry::trace::TraceContextExt;
+use tracing::field::{Field, Visit};
+use tracing::span::Record;
 use tracing::{Event, Subscriber};
-use tracing_subscriber::fmt::format::{Format, Json, JsonFields, Writer};
-use tracing_subscriber::fmt::{FmtContext, FormatEvent};
+use tracing_subscriber::field::{MakeVisitor, RecordFields, VisitOutput};
+use tracing_subscriber::fmt::format::{
+    DefaultFields, Format, Json, JsonFields, JsonVisitor, Writer,
+};
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
 use tracing_subscriber::registry::LookupSpan;
+
+/// Whether a field is for the trace alone: `otel.*` (the span's name, kind and status) and the
+/// answer's status, which every request span carries and no log line needs — the log layer
+/// formats a span's fields when the span starts and again when one is recorded, for every
+/// request, whether or not a line is ever written inside it.
+fn trace_only(field: &Field) -> bool {
+    let name = field.name();
+    name.starts_with("otel.") || name == "http.response.status_code"
+}
+
+/// A visitor that passes every field but the trace-only ones on to `V`.
+struct LogFieldsOnly<V>(V);
+
+impl<V: Visit> Visit for LogFieldsOnly<V> {
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        if !trace_only(field) {
+            self.0.record_f64(field, value);
+        }
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        if !trace_only(field) {
+            self.0.record_i64(field, value);
+        }
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        if !trace_only(field) {
+            self.0.record_u64(field, value);
+        }
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        if !trace_only(field) {
+            self.0.record_bool(field, value);
+        }
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if !trace_only(field) {
+            self.0.record_str(field, value);
+        }
+    }
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        if !trace_only(field) {
+            self.0.record_error(field, value);
+        }
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if !trace_only(field) {
+            self.0.record_debug(field, value);
+        }
+    }
+}
+
+/// Counts the fields a log line would show.
+#[derive(Default)]
+struct CountLogFields(usize);
+
+impl Visit for CountLogFields {
+    fn record_debug(&mut self, field: &Field, _: &dyn fmt::Debug) {
+        if !trace_only(field) {
+            self.0 += 1;
+        }
+    }
+}
+
+fn has_log_fields(fields: &Record<'_>) -> bool {
+    let mut count = CountLogFields::default();
+    fields.record(&mut count);
+    count.0 > 0
+}
+
+/// tracing-subscriber's field formatting (`DefaultFields` for plain lines, `JsonFields` for
+/// JSON), without the trace-only fields.
+#[derive(Default)]
+pub struct LogFields<F>(F);
+
+impl<'w> FormatFields<'w> for LogFields<DefaultFields> {
+    fn format_fields<R: RecordFields>(&self, writer: Writer<'w>, fields: R) -> fmt::Result {
+        let mut visitor = LogFieldsOnly(self.0.make_visitor(writer));
+        fields.record(&mut visitor);
+        visitor.0.finish()
+    }
+
+    fn add_fields(
+        &self,
+        current: &'w mut FormattedFields<Self>,
+        fields: &Record<'_>,
+    ) -> fmt::Result {
+        if !has_log_fields(fields) {
+            return Ok(());
+        }
+        if !current.fields.is_empty() {
+            current.fields.push(' ');
+        }
+        self.format_fields(current.as_writer(), fields)
+    }
+}
+
+impl<'w> FormatFields<'w> for LogFields<JsonFields> {
+    fn format_fields<R: RecordFields>(&self, mut writer: Writer<'w>, fields: R) -> fmt::Result {
+        let mut visitor = LogFieldsOnly(JsonVisitor::new(&mut writer));
+        fields.record(&mut visitor);
+        visitor.0.finish()
+    }
+
+    /// As `JsonFields` does: the span's fields are one JSON object, so added ones are merged
+    /// into it (rare: the fields recorded after a request span starts are trace-only).
+    fn add_fields(
+        &self,
+        current: &'w mut FormattedFields<Self>,
+        fields: &Record<'_>,
+    ) -> fmt::Result {
+        if !has_log_fields(fields) {
+            return Ok(());
+        }
+        let mut added = String::new();
+        self.format_fields(Writer::new(&mut added), fields)?;
+        if current.fields.is_empty() {
+            current.fields = added;
+            return Ok(());
+        }
+        let mut merged: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&current.fields).map_err(|_| fmt::Error)?;
+        let added: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&added).map_err(|_| fmt::Error)?;
+        merged.extend(added);
+        current.fields = serde_json::to_string(&merged).map_err(|_| fmt::Error)?;
+        Ok(())
+    }
+}
+
+impl LogFields<DefaultFields> {
+    pub fn plain() -> Self {
+        LogFields(DefaultFields::new())
+    }
+}
+
+impl LogFields<JsonFields> {
+    pub fn json() -> Self {
+        LogFields(JsonFields::new())
+    }
+}
 
 /// tracing-subscriber's JSON line with the ids of the event's span added.
 pub struct WithTraceIds<F>(F);
@@ -18,14 +164,15 @@ impl WithTraceIds<Format<Json>> {
     }
 }
 
-impl<S, F> FormatEvent<S, JsonFields> for WithTraceIds<F>
+impl<S, N, F> FormatEvent<S, N> for WithTraceIds<F>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
-    F: FormatEvent<S, JsonFields>,
+    N: for<'w> FormatFields<'w> + 'static,
+    F: FormatEvent<S, N>,
 {
     fn format_event(
         &self,
-        ctx: &FmtContext<'_, S, JsonFields>,
+        ctx: &FmtContext<'_, S, N>,
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
@@ -121,5 +268,60 @@ mod tests {
         assert_eq!(lines[1]["trace_id"], ids.0.as_str());
         assert_eq!(lines[1]["span_id"], ids.1.as_str());
         assert_eq!(ids.0.len(), 32);
+    }
+
+    /// The log layer sees a request span's `otel.*` fields and its later-recorded status, and
+    /// shows neither; the other fields, and one recorded later, as before.
+    #[test]
+    fn trace_only_fields_stay_out_of_log_lines() {
+        let json = Lines::default();
+        let plain = Lines::default();
+        let subscriber = tracing_subscriber::registry()
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_current_span(true)
+                    .fmt_fields(LogFields::json())
+                    .with_writer({
+                        let json = json.clone();
+                        move || json.clone()
+                    }),
+            )
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .fmt_fields(LogFields::plain())
+                    .with_ansi(false)
+                    .with_writer({
+                        let plain = plain.clone();
+                        move || plain.clone()
+                    }),
+            );
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!(
+                "request",
+                otel.name = "GET /api/things",
+                otel.kind = "server",
+                http.response.status_code = tracing::field::Empty,
+                user = tracing::field::Empty,
+                request_id = "r-1",
+            );
+            span.record("http.response.status_code", 201_u16);
+            span.record("user", "u-1");
+            let _entered = span.enter();
+            tracing::info!("inside");
+        });
+        let json = String::from_utf8(json.0.lock().unwrap().clone()).unwrap();
+        let line: serde_json::Value = serde_json::from_str(json.trim()).expect("one JSON line");
+        assert_eq!(
+            line["span"],
+            serde_json::json!({ "name": "request", "request_id": "r-1", "user": "u-1" }),
+            "{json}"
+        );
+        let plain = String::from_utf8(plain.0.lock().unwrap().clone()).unwrap();
+        assert!(
+            plain.contains("request{request_id=\"r-1\" user=\"u-1\"}: "),
+            "{plain}"
+        );
+        assert!(!plain.contains("otel") && !plain.contains("201"), "{plain}");
     }
 }
