@@ -27,42 +27,27 @@ fn trace_only(field: &Field) -> bool {
 /// A visitor that passes every field but the trace-only ones on to `V`.
 struct LogFieldsOnly<V>(V);
 
+/// Each `Visit` method: passes the field on unless it is trace-only.
+macro_rules! pass_log_fields {
+    ($($method:ident: $value:ty),* $(,)?) => {
+        $(fn $method(&mut self, field: &Field, value: $value) {
+            if !trace_only(field) {
+                self.0.$method(field, value);
+            }
+        })*
+    };
+}
+
 impl<V: Visit> Visit for LogFieldsOnly<V> {
-    fn record_f64(&mut self, field: &Field, value: f64) {
-        if !trace_only(field) {
-            self.0.record_f64(field, value);
-        }
-    }
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        if !trace_only(field) {
-            self.0.record_i64(field, value);
-        }
-    }
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        if !trace_only(field) {
-            self.0.record_u64(field, value);
-        }
-    }
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        if !trace_only(field) {
-            self.0.record_bool(field, value);
-        }
-    }
-    fn record_str(&mut self, field: &Field, value: &str) {
-        if !trace_only(field) {
-            self.0.record_str(field, value);
-        }
-    }
-    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        if !trace_only(field) {
-            self.0.record_error(field, value);
-        }
-    }
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        if !trace_only(field) {
-            self.0.record_debug(field, value);
-        }
-    }
+    pass_log_fields!(
+        record_f64: f64,
+        record_i64: i64,
+        record_u64: u64,
+        record_bool: bool,
+        record_str: &str,
+        record_error: &(dyn std::error::Error + 'static),
+        record_debug: &dyn fmt::Debug,
+    );
 }
 
 /// Counts the fields a log line would show.
@@ -90,9 +75,7 @@ pub struct LogFields<F>(F);
 
 impl<'w> FormatFields<'w> for LogFields<DefaultFields> {
     fn format_fields<R: RecordFields>(&self, writer: Writer<'w>, fields: R) -> fmt::Result {
-        let mut visitor = LogFieldsOnly(self.0.make_visitor(writer));
-        fields.record(&mut visitor);
-        visitor.0.finish()
+        record_log_fields(self.0.make_visitor(writer), fields)
     }
 
     fn add_fields(
@@ -100,21 +83,20 @@ impl<'w> FormatFields<'w> for LogFields<DefaultFields> {
         current: &'w mut FormattedFields<Self>,
         fields: &Record<'_>,
     ) -> fmt::Result {
-        if !has_log_fields(fields) {
+        let Some(added) = added_log_fields(self, fields)? else {
             return Ok(());
-        }
+        };
         if !current.fields.is_empty() {
             current.fields.push(' ');
         }
-        self.format_fields(current.as_writer(), fields)
+        current.fields.push_str(&added);
+        Ok(())
     }
 }
 
 impl<'w> FormatFields<'w> for LogFields<JsonFields> {
     fn format_fields<R: RecordFields>(&self, mut writer: Writer<'w>, fields: R) -> fmt::Result {
-        let mut visitor = LogFieldsOnly(JsonVisitor::new(&mut writer));
-        fields.record(&mut visitor);
-        visitor.0.finish()
+        record_log_fields(JsonVisitor::new(&mut writer), fields)
     }
 
     /// As `JsonFields` does: the span's fields are one JSON object, so added ones are merged
@@ -124,11 +106,9 @@ impl<'w> FormatFields<'w> for LogFields<JsonFields> {
         current: &'w mut FormattedFields<Self>,
         fields: &Record<'_>,
     ) -> fmt::Result {
-        if !has_log_fields(fields) {
+        let Some(added) = added_log_fields(self, fields)? else {
             return Ok(());
-        }
-        let mut added = String::new();
-        self.format_fields(Writer::new(&mut added), fields)?;
+        };
         if current.fields.is_empty() {
             current.fields = added;
             return Ok(());
@@ -141,6 +121,30 @@ impl<'w> FormatFields<'w> for LogFields<JsonFields> {
         current.fields = serde_json::to_string(&merged).map_err(|_| fmt::Error)?;
         Ok(())
     }
+}
+
+/// Formats `fields` with `visitor`, the trace-only ones left out.
+fn record_log_fields<V>(visitor: V, fields: impl RecordFields) -> fmt::Result
+where
+    V: Visit + VisitOutput<fmt::Result>,
+{
+    let mut visitor = LogFieldsOnly(visitor);
+    fields.record(&mut visitor);
+    visitor.0.finish()
+}
+
+/// The fields recorded on a span after it started, formatted; `None` when all are trace-only
+/// (the common case: the answer's status), so the span's formatted fields stay as they are.
+fn added_log_fields<F>(format: &F, fields: &Record<'_>) -> Result<Option<String>, fmt::Error>
+where
+    F: for<'w> FormatFields<'w>,
+{
+    if !has_log_fields(fields) {
+        return Ok(None);
+    }
+    let mut added = String::new();
+    format.format_fields(Writer::new(&mut added), fields)?;
+    Ok(Some(added))
 }
 
 impl LogFields<DefaultFields> {
