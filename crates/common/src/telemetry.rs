@@ -21,6 +21,7 @@ use axum::extract::MatchedPath;
 use axum::http::{HeaderMap, Request, Response};
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
 use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
+use opentelemetry_otlp::WithHttpConfig as _;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tower_http::trace::OnResponse as _;
@@ -31,6 +32,9 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
 mod log_format;
+mod otlp_client;
+
+pub use otlp_client::{ClientError as OtlpClientError, OtlpClient};
 
 /// The trace context of a span, kept with work that runs later (`traceparent`, `tracestate`).
 pub type TraceCarrier = HashMap<String, String>;
@@ -86,9 +90,23 @@ fn tracer_provider(service: &str) -> SdkTracerProvider {
     if !exports() {
         return builder.build();
     }
-    let exporter = opentelemetry_otlp::SpanExporter::builder()
-        .with_http()
-        .build();
+    let exporter = otlp_client::OtlpClient::new(
+        first_setting(&[
+            "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
+            "OTEL_EXPORTER_OTLP_CERTIFICATE",
+        ])
+        .as_deref()
+        .map(std::path::Path::new),
+        export_timeout(),
+    )
+    .map_err(|error| error.to_string())
+    .and_then(|client| {
+        opentelemetry_otlp::SpanExporter::builder()
+            .with_http()
+            .with_http_client(client)
+            .build()
+            .map_err(|error| error.to_string())
+    });
     match exporter {
         Ok(exporter) => builder.with_batch_exporter(exporter).build(),
         Err(error) => {
@@ -100,12 +118,30 @@ fn tracer_provider(service: &str) -> SdkTracerProvider {
 
 /// Whether an OTLP endpoint is set (`OTEL_EXPORTER_OTLP_ENDPOINT` or its traces-only form).
 fn exports() -> bool {
-    [
-        "OTEL_EXPORTER_OTLP_ENDPOINT",
+    first_setting(&[
         "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-    ]
-    .iter()
-    .any(|name| std::env::var(name).is_ok_and(|value| !value.trim().is_empty()))
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+    ])
+    .is_some()
+}
+
+/// How long one export may take: `OTEL_EXPORTER_OTLP_TRACES_TIMEOUT` or
+/// `OTEL_EXPORTER_OTLP_TIMEOUT`, in milliseconds; 10 s by default, as the specification says.
+fn export_timeout() -> Duration {
+    first_setting(&[
+        "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+        "OTEL_EXPORTER_OTLP_TIMEOUT",
+    ])
+    .and_then(|millis| millis.trim().parse().ok())
+    .map_or(Duration::from_secs(10), Duration::from_millis)
+}
+
+/// The first of `names` (the signal's own setting before the general one) that is set.
+fn first_setting(names: &[&str]) -> Option<String> {
+    names
+        .iter()
+        .filter_map(|name| std::env::var(name).ok())
+        .find(|value| !value.trim().is_empty())
 }
 
 /// Exports what is still batched (at most a few seconds): the last spans of a stopping service.
