@@ -126,12 +126,6 @@ instances_of() {
     return 0
 }
 
-# The prefix of an instance's variables in env.sh: AUTH for auth, AUTH_2 for auth#2.
-env_prefix() {
-    local upper=${1^^}
-    echo "${upper/\#/_}"
-}
-
 # ---------------------------------------------------------------------------------------------
 # build
 # ---------------------------------------------------------------------------------------------
@@ -238,27 +232,6 @@ start_service() {
     echo "$port" >"$RUN_DIR/$name.port"
     echo "$metrics_port" >"$RUN_DIR/$name.metrics_port"
     say "started $name (pid $!, port $port, metrics port $metrics_port, log ${log#"$REPO_ROOT"/})"
-}
-
-# Starts a service of a detached fleet again, as start_service recorded it (log appended).
-restart_service() {
-    local name=$1 log=$LOG_DIR/$1.log bin port
-    local -a vars
-    bin=$(read_file "$RUN_DIR/$name.bin")
-    port=$(read_file "$RUN_DIR/$name.port")
-    [[ -n $bin && -n $port && -s $RUN_DIR/$name.env ]] ||
-        die "$name was not started by this fleet (no $RUN_DIR/$name.{bin,port,env})"
-    mapfile -d '' vars <"$RUN_DIR/$name.env"
-    # The listening socket of a killed process closes with it; wait briefly all the same.
-    local deadline=$((SECONDS + 10))
-    until port_free "$port"; do
-        ((SECONDS < deadline)) || die "port $port of $name is still in use"
-        sleep 0.1
-    done
-    printf '\n===== %s fleet.sh: starting %s again\n' "$(date -Is)" "$name" >>"$log"
-    setsid env -i "${vars[@]}" "$bin" >>"$log" 2>&1 </dev/null &
-    echo $! >"$RUN_DIR/$name.pid"
-    say "started $name again (pid $!, port $port, log ${log#"$REPO_ROOT"/})"
 }
 
 log_tail() {
@@ -448,66 +421,27 @@ start_prometheus() {
 # commands
 # ---------------------------------------------------------------------------------------------
 
+# The fleet's state, written by the fleet binary (crates/fleet) from the run dir and the infra's
+# infra.json: $FLEET_DIR/fleet.json for programs (fleet::State: the benchmark and the tests read
+# it) and env.sh, the same to source. The session key is kept from the state already there when
+# this shell does not know it (an infra restart).
 write_env() {
-    local s upper tmp=$ENV_FILE.tmp
-    {
-        echo "# Written by scripts/fleet.sh; describes the running fleet. Source it."
-        echo "export GATEWAY_URL='http://127.0.0.1:$GATEWAY_PORT'"
-        echo "export GATEWAY_PID=$(read_file "$RUN_DIR/gateway.pid")"
-        echo "export FLEET_SERVICES='${SERVICES[*]}'"
-        echo "export FLEET_REPLICAS=$REPLICAS"
-        echo "export FLEET_INSTANCES='${INSTANCES[*]}'"
-        echo "export FLEET_DIR='$FLEET_DIR'"
-        printf 'export JWT_KEY=%q\n' "$JWT"
-        if [[ -s $RUN_DIR/prometheus.port ]]; then
-            echo "export PROMETHEUS_URL='http://127.0.0.1:$(read_file "$RUN_DIR/prometheus.port")'"
-        fi
-        for s in "${INSTANCES[@]}"; do
-            upper=$(env_prefix "$s")
-            echo "export ${upper}_URL='http://127.0.0.1:$(read_file "$RUN_DIR/$s.port")'"
-            echo "export ${upper}_METRICS_URL='http://127.0.0.1:$(read_file "$RUN_DIR/$s.metrics_port")/metrics'"
-            echo "export ${upper}_PID=$(read_file "$RUN_DIR/$s.pid")"
-        done
-        echo "# infra ($INFRA_DIR_FLEET/env.sh):"
-        grep '^export' "$INFRA_DIR_FLEET/env.sh"
-    } >"$tmp"
-    mv "$tmp" "$ENV_FILE"
-    write_state
-}
-
-# The same for programs: $FLEET_DIR/fleet.json (crates/fleet's State: the benchmark and the tests
-# read it), made by the fleet binary from the run dir and the infra's infra.json. The session key
-# is kept from the state already there when this shell does not know it (kill/start/infra).
-write_state() {
-    local fleet_bin
-    fleet_bin=$(read_file "$RUN_DIR/fleet.bin")
-    [[ -x $fleet_bin ]] || die "no fleet binary recorded in $RUN_DIR/fleet.bin"
-    JWT_KEY=${JWT:-} "$fleet_bin" state --dir "$FLEET_DIR" --infra-dir "$INFRA_DIR_FLEET" \
+    JWT_KEY=${JWT:-} "$(fleet_bin)" state --dir "$FLEET_DIR" --infra-dir "$INFRA_DIR_FLEET" \
         --gateway-port "$(read_file "$RUN_DIR/gateway.port")" || die "fleet state failed"
 }
 
-# After a service or an infra server was started again: its pid (and the infra's section, ports
-# kept) in env.sh.
+# After an infra server was started again: its pid in the state.
 refresh_env() {
     [[ -f $ENV_FILE ]] || return 0
-    local tmp=$ENV_FILE.tmp s upper
-    local -a instances
-    read -r -a instances <<<"$(read_file "$RUN_DIR/instances")"
-    {
-        sed '/^# infra (/,$d' "$ENV_FILE" | while IFS= read -r line; do
-            for s in ${instances[@]+"${instances[@]}"}; do
-                upper=$(env_prefix "$s")
-                if [[ $line == "export ${upper}_PID="* ]]; then
-                    line="export ${upper}_PID=$(read_file "$RUN_DIR/$s.pid")"
-                fi
-            done
-            printf '%s\n' "$line"
-        done
-        echo "# infra ($INFRA_DIR_FLEET/env.sh):"
-        grep '^export' "$INFRA_DIR_FLEET/env.sh" || true
-    } >"$tmp"
-    mv "$tmp" "$ENV_FILE"
-    write_state
+    write_env
+}
+
+# The fleet binary this fleet was started with.
+fleet_bin() {
+    local bin
+    bin=$(read_file "$RUN_DIR/fleet.bin")
+    [[ -x $bin ]] || die "no fleet was started in ${FLEET_DIR#"$REPO_ROOT"/} (no run/fleet.bin)"
+    echo "$bin"
 }
 
 # Everything this fleet may have started: services, gateway, infra (unless $1 is --keep-infra).
@@ -666,58 +600,22 @@ cmd_stop() {
 }
 
 cmd_status() {
-    local s pid port any=0
-    local -a names=(gateway prometheus)
-    read -r -a INSTANCES <<<"$(read_file "$RUN_DIR/instances")"
-    names+=(${INSTANCES[@]+"${INSTANCES[@]}"})
-    for s in "${names[@]}"; do
-        pid=$(read_file "$RUN_DIR/$s.pid")
-        if pid_alive "$pid"; then
-            port=$(read_file "$RUN_DIR/$s.port")
-            printf '%-11s running  pid %-7s port %s\n' "$s" "$pid" "$port"
-            any=1
-        fi
-    done
-    [[ $any -eq 1 ]] || echo "no fleet process runs"
+    local bin
+    bin=$(read_file "$RUN_DIR/fleet.bin")
+    if [[ -x $bin ]]; then
+        "$bin" status --dir "$FLEET_DIR"
+    else
+        echo "no fleet process runs"
+    fi
     use_recorded_infra_dir
     infra status || true
 }
 
-# kill | start | restart SERVICE on a detached fleet.
+# kill | start | restart INSTANCE on a detached fleet: the fleet binary's supervisor (the fault
+# tests use the same, crates/fleet's Supervisor).
 cmd_service() {
-    local action=$1 name=${2:-} mode pid
-    [[ $# -eq 2 ]] || die "usage: scripts/fleet.sh $action SERVICE[#i] (one of: ${ALL_SERVICES[*]})"
-    has_known_service "${name%%#*}" || die "unknown service '${name%%#*}' (one of: ${ALL_SERVICES[*]})"
-    [[ $name != *#* || ${name#*#} =~ ^[1-9][0-9]*$ ]] || die "'$name': an instance is SERVICE or SERVICE#i (i from 1)"
-    [[ $name != *#1 ]] || name=${name%#1}
-    SERVICES=("${name%%#*}")
-    mode=$(read_file "$RUN_DIR/mode")
-    if [[ $mode == foreground* ]] && pid_alive "${mode#foreground }"; then
-        die "the fleet runs in the foreground (pid ${mode#foreground }); $action needs a detached fleet"
-    fi
-    [[ -s $RUN_DIR/$name.port ]] || die "$name is not part of the fleet in ${FLEET_DIR#"$REPO_ROOT"/}"
-    use_recorded_infra_dir
-    INSTANCES=("$name") # the waits below are for this one
-    pid=$(read_file "$RUN_DIR/$name.pid")
-    case $action in
-    kill)
-        if pid_alive "$pid"; then
-            kill -KILL "$pid" 2>/dev/null || true
-            while pid_alive "$pid"; do sleep 0.05; done
-            say "killed $name (pid $pid, SIGKILL)"
-        else
-            say "$name does not run"
-        fi
-        rm -f "$RUN_DIR/$name.pid"
-        refresh_env
-        return 0
-        ;;
-    restart) stop_pidfiles "$RUN_DIR/$name.pid" ;;
-    start) ! pid_alive "$pid" || die "$name already runs (pid $pid)" ;;
-    esac
-    restart_service "$name"
-    wait_services
-    refresh_env
+    [[ $# -eq 2 ]] || die "usage: scripts/fleet.sh $1 SERVICE[#i] (one of: ${ALL_SERVICES[*]})"
+    "$(fleet_bin)" "$1" --dir "$FLEET_DIR" "$2"
 }
 
 cmd_infra() {

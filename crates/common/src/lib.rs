@@ -4,7 +4,6 @@ pub mod api_docs;
 pub mod connections;
 pub mod error;
 pub mod events;
-pub mod fleet;
 pub mod http;
 pub mod input;
 pub mod metrics;

@@ -7,7 +7,7 @@ use reqwest::header::SET_COOKIE;
 use serde_json::{Value, json};
 
 /// Every service of the fleet, in start-up order.
-pub use common::fleet::SERVICES;
+pub use fleet::NAMES as SERVICES;
 
 /// The gateway of the fleet `scripts/fleet.sh --detach` started.
 pub fn gateway() -> TestClient {

@@ -7,8 +7,10 @@
 
 pub mod gateway;
 mod state;
+mod supervisor;
 
 pub use state::{Gateway, Infra, InfraServer, Instance, STATE_FILE, State, StateError};
+pub use supervisor::{SuperviseError, Supervisor, running};
 
 use std::path::PathBuf;
 
@@ -119,6 +121,18 @@ pub const SERVICES: [Service; 6] = [
         needs: &[Server::Gateway],
     },
 ];
+
+/// The services' names, in start-up order: the list the tests and the benchmark iterate
+/// (metrics jobs, trace services, per-service settings).
+pub const NAMES: [&str; SERVICES.len()] = {
+    let mut names = [""; SERVICES.len()];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = SERVICES[i].name;
+        i += 1;
+    }
+    names
+};
 
 /// The service of that name.
 pub fn service(name: &str) -> Option<&'static Service> {

@@ -6,7 +6,11 @@
 //! - `fleet describe [--write]` prints `docs/fleet.json`, or writes it;
 //! - `fleet state --dir DIR --infra-dir DIR --gateway-port P` writes the running
 //!   fleet's state (`DIR/fleet.json`, read by `fleet::State::load`) from scripts/fleet.sh's run
-//!   directory; the session key comes from `JWT_KEY`, else from the state already there.
+//!   directory (and env.sh, the same for people); the session key comes from `JWT_KEY`, else from
+//!   the state already there;
+//! - `fleet kill|start|restart INSTANCE --dir DIR`: one instance of a detached fleet (SIGKILL; start
+//!   again as first started, waiting for its readiness; graceful stop, then start);
+//!   `fleet status --dir DIR`: what runs.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,8 +34,65 @@ enum Command {
         #[arg(long)]
         write: bool,
     },
-    /// Writes the running fleet's state (DIR/fleet.json) from its run directory.
+    /// Writes the running fleet's state (DIR/fleet.json, DIR/env.sh) from its run directory.
     State(StateArgs),
+    /// SIGKILL one instance of a detached fleet (SERVICE or SERVICE#i): a crash.
+    Kill(InstanceArgs),
+    /// Starts a stopped instance again as it was first started; waits for its readiness.
+    Start(InstanceArgs),
+    /// Graceful stop (SIGTERM, SIGKILL after FLEET_STOP_GRACE), then start.
+    Restart(InstanceArgs),
+    /// What runs: the gateway, Prometheus, each instance.
+    Status {
+        #[arg(long)]
+        dir: PathBuf,
+    },
+}
+
+#[derive(clap::Args)]
+struct InstanceArgs {
+    /// SERVICE (its first instance) or SERVICE#i.
+    instance: String,
+    /// The fleet's directory ($FLEET_DIR).
+    #[arg(long)]
+    dir: PathBuf,
+}
+
+/// start, or restart (a graceful stop first), waiting for its readiness.
+async fn start(args: &InstanceArgs, restart: bool) -> Result<(), fleet::SuperviseError> {
+    let supervisor = fleet::Supervisor::of(&args.dir);
+    let (done, pid) = if restart {
+        ("restarted", supervisor.restart(&args.instance).await?)
+    } else {
+        ("started again", supervisor.start(&args.instance).await?)
+    };
+    println!("fleet: {done} {} (pid {pid}); it is ready", args.instance);
+    Ok(())
+}
+
+/// kill | start | restart, saying what was done as scripts/fleet.sh did.
+fn supervise(command: Command) -> Result<(), fleet::SuperviseError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        match command {
+            Command::Kill(args) => {
+                match fleet::Supervisor::of(&args.dir)
+                    .kill(&args.instance)
+                    .await?
+                {
+                    Some(pid) => println!("fleet: killed {} (pid {pid}, SIGKILL)", args.instance),
+                    None => println!("fleet: {} does not run", args.instance),
+                }
+            }
+            Command::Start(args) => start(&args, false).await?,
+            Command::Restart(args) => start(&args, true).await?,
+            _ => unreachable!("not a supervising command"),
+        }
+        Ok(())
+    })
 }
 
 #[derive(clap::Args)]
@@ -124,6 +185,13 @@ fn main() -> ExitCode {
         Command::State(args) => {
             if let Err(error) = write_state(args) {
                 eprintln!("fleet state: {error}");
+                return ExitCode::FAILURE;
+            }
+        }
+        Command::Status { dir } => println!("{}", fleet::Supervisor::of(dir).status()),
+        command @ (Command::Kill(_) | Command::Start(_) | Command::Restart(_)) => {
+            if let Err(error) = supervise(command) {
+                eprintln!("fleet: error: {error}");
                 return ExitCode::FAILURE;
             }
         }

@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 
 /// The state file in a fleet's directory.
 pub const STATE_FILE: &str = "fleet.json";
+/// The same for people, to source.
+pub const ENV_FILE: &str = "env.sh";
 /// The infra servers' state, written by `scripts/infra.sh` in its directory.
 pub const INFRA_FILE: &str = "infra.json";
 
@@ -92,6 +94,29 @@ pub struct InfraServer {
     pub pid: Option<u32>,
 }
 
+/// A shell word: single-quoted, a quote inside closed, escaped and reopened.
+fn quoted(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+/// Writes `text` to `path` through a temporary file, readable by the owner only.
+fn write_private(path: &Path, text: &str) -> Result<(), StateError> {
+    let write_error = |source| StateError::Write {
+        path: path.to_owned(),
+        source,
+    };
+    let tmp = path.with_extension("tmp");
+    let _ = std::fs::remove_file(&tmp);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(write_error)?;
+    file.write_all(text.as_bytes()).map_err(write_error)?;
+    std::fs::rename(&tmp, path).map_err(write_error)
+}
+
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, StateError> {
     let text = std::fs::read_to_string(path).map_err(|source| StateError::Read {
         path: path.to_owned(),
@@ -109,25 +134,60 @@ impl State {
         read_json(&dir.as_ref().join(STATE_FILE))
     }
 
-    /// Writes it to `dir/fleet.json`, readable by the owner only (it holds the session key).
+    /// Writes it to `dir/fleet.json`, and the same for people to `dir/env.sh`; both readable by
+    /// the owner only (they hold the session key).
     pub fn save(&self) -> Result<(), StateError> {
-        let path = self.dir.join(STATE_FILE);
-        let tmp = self.dir.join(format!("{STATE_FILE}.tmp"));
-        let write_error = |source| StateError::Write {
-            path: path.clone(),
-            source,
-        };
         let mut json = serde_json::to_string_pretty(self).expect("a state serialises");
         json.push('\n');
-        let _ = std::fs::remove_file(&tmp);
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(write_error)?;
-        file.write_all(json.as_bytes()).map_err(write_error)?;
-        std::fs::rename(&tmp, &path).map_err(write_error)
+        write_private(&self.dir.join(STATE_FILE), &json)?;
+        write_private(&self.dir.join(ENV_FILE), &self.env_sh())
+    }
+
+    /// `env.sh`: the state as shell variables (GATEWAY_URL, AUTH_URL, AUTH_PID, AUTH_2_URL, ...),
+    /// then the infra's own env.sh.
+    fn env_sh(&self) -> String {
+        let pid = |pid: Option<u32>| pid.map(|pid| pid.to_string()).unwrap_or_default();
+        let mut services: Vec<&str> = Vec::new();
+        for instance in &self.instances {
+            if !services.contains(&instance.service.as_str()) {
+                services.push(&instance.service);
+            }
+        }
+        let instances: Vec<&str> = self.instances.iter().map(|i| i.name.as_str()).collect();
+        let mut lines = vec![
+            "# Written by the fleet binary (scripts/fleet.sh); describes the running fleet. Source it.".to_owned(),
+            format!("export GATEWAY_URL={}", quoted(&self.gateway.url)),
+            format!("export GATEWAY_PID={}", pid(self.gateway.pid)),
+            format!("export FLEET_SERVICES={}", quoted(&services.join(" "))),
+            format!("export FLEET_REPLICAS={}", self.replicas),
+            format!("export FLEET_INSTANCES={}", quoted(&instances.join(" "))),
+            format!("export FLEET_DIR={}", quoted(&self.dir.to_string_lossy())),
+            format!("export JWT_KEY={}", quoted(&self.jwt_key)),
+        ];
+        if let Some(url) = &self.prometheus_url {
+            lines.push(format!("export PROMETHEUS_URL={}", quoted(url)));
+        }
+        for instance in &self.instances {
+            // AUTH for auth, AUTH_2 for auth#2.
+            let prefix = instance.name.to_uppercase().replace('#', "_");
+            lines.push(format!("export {prefix}_URL={}", quoted(&instance.url)));
+            lines.push(format!(
+                "export {prefix}_METRICS_URL='http://127.0.0.1:{}/metrics'",
+                instance.metrics_port
+            ));
+            lines.push(format!("export {prefix}_PID={}", pid(instance.pid)));
+        }
+        let infra_env = self.infra.dir.join("env.sh");
+        lines.push(format!("# infra ({}):", infra_env.display()));
+        let infra = std::fs::read_to_string(&infra_env).unwrap_or_default();
+        lines.extend(
+            infra
+                .lines()
+                .filter(|line| line.starts_with("export "))
+                .map(str::to_owned),
+        );
+        lines.push(String::new());
+        lines.join("\n")
     }
 
     /// The instance of that name (`auth`, `auth#2`).

@@ -89,3 +89,26 @@ fn a_fleet_that_does_not_run_is_named_in_the_error() {
     assert!(error.contains("fleet.json"), "{error}");
     assert!(error.contains("scripts/fleet.sh --detach"), "{error}");
 }
+
+#[test]
+fn env_sh_says_the_same_to_a_shell() {
+    let (dir, infra) = fleet_dir("env");
+    let key = r#"a 'quoted' $key"#;
+    State::from_run_dir(&dir, &infra, 8080, key.into())
+        .unwrap()
+        .save()
+        .unwrap();
+    let output = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(r#"source "$1/env.sh" && printf '%s|' "$JWT_KEY" "$GATEWAY_URL" "$FLEET_INSTANCES" "$TICKETS_2_URL" "$TICKETS_2_PID" "$AUTH_PID""#)
+        .arg("bash")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        format!("{key}|http://127.0.0.1:8080|auth tickets tickets#2|http://127.0.0.1:41003||501|")
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

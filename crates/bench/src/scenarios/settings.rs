@@ -2,7 +2,7 @@
 //! (`$FLEET_DIR/fleet.json`, written by scripts/fleet.sh).
 
 use super::*;
-use common::fleet::SERVICES;
+use fleet::NAMES as SERVICES;
 
 pub struct Settings {
     pub out: PathBuf,

@@ -1,21 +1,28 @@
-//! The fleet, through `scripts/fleet.sh`: kill, start and restart its parts, and wait for it to
-//! be ready.
+//! The fleet under test, through its state and supervisor (crates/fleet, which `scripts/fleet.sh
+//! kill|start` runs too): kill and start its services' instances, restart its infra servers, and
+//! wait for it to be ready.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
+use ::fleet::{State, Supervisor};
 use tokio::time::{Instant, sleep};
 
 #[derive(Clone)]
 pub struct Fleet {
+    /// `$FLEET_DIR` (the fleet's env.sh exports it).
+    dir: PathBuf,
     root: PathBuf,
     http: reqwest::Client,
 }
 
 impl Fleet {
     pub fn new() -> Self {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
         Fleet {
-            root: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.."),
+            dir: std::env::var_os("FLEET_DIR")
+                .map_or_else(|| root.join("target/fleet"), PathBuf::from),
+            root,
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(3))
                 .build()
@@ -23,66 +30,60 @@ impl Fleet {
         }
     }
 
-    /// `scripts/fleet.sh ARGS` on the fleet of `FLEET_DIR` (its env.sh exports it).
-    async fn run(&self, args: &[&str]) -> Result<String, String> {
-        let script = self.root.join("scripts/fleet.sh");
-        let args: Vec<String> = args.iter().map(|arg| (*arg).to_owned()).collect();
-        tokio::task::spawn_blocking(move || {
-            let output = std::process::Command::new(&script)
-                .args(&args)
-                .output()
-                .map_err(|error| format!("{}: {error}", script.display()))?;
-            let text = format!(
-                "{}{}",
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
-            );
-            if output.status.success() {
-                Ok(text)
-            } else {
-                Err(format!(
-                    "scripts/fleet.sh {} failed ({}):\n{text}",
-                    args.join(" "),
-                    output.status
-                ))
-            }
-        })
-        .await
-        .expect("fleet.sh runner")
+    fn state(&self) -> State {
+        State::load(&self.dir).unwrap_or_else(|error| panic!("the fleet under test: {error}"))
     }
 
-    pub async fn must(&self, args: &[&str]) {
-        if let Err(error) = self.run(args).await {
-            panic!("{error}");
+    /// SIGKILL one instance (SERVICE is its first): a crash.
+    pub async fn kill(&self, instance: &str) {
+        if let Err(error) = Supervisor::of(&self.dir).kill(instance).await {
+            panic!("killing {instance}: {error}");
         }
     }
 
-    /// The fleet's service instances (`auth`, or `auth#2` with several replicas) and their
-    /// direct URLs (from the fleet's env.sh).
-    fn services() -> Vec<(String, String)> {
-        let names = std::env::var("FLEET_INSTANCES")
-            .or_else(|_| std::env::var("FLEET_SERVICES"))
-            .unwrap_or_else(|_| "auth tickets orders payments expiration client".into());
-        names
-            .split_whitespace()
-            .map(|name| {
-                let variable = format!("{}_URL", name.to_uppercase().replace('#', "_"));
-                let url = std::env::var(&variable).unwrap_or_else(|_| {
-                    panic!(
-                        "{variable} is not set: source the fleet's env.sh (scripts/test.sh does)"
-                    )
-                });
-                (name.to_owned(), url)
-            })
-            .collect()
+    /// Starts a killed instance again, as it first ran, and waits for its readiness.
+    pub async fn start(&self, instance: &str) -> Result<(), String> {
+        Supervisor::of(&self.dir)
+            .start(instance)
+            .await
+            .map(drop)
+            .map_err(|error| format!("starting {instance}: {error}"))
+    }
+
+    /// `scripts/infra.sh ARGS` on the fleet's servers (the infra script owns them), then their
+    /// new pids in the fleet's state.
+    pub async fn infra(&self, args: &[&str]) -> Result<(), String> {
+        let script = self.root.join("scripts/infra.sh");
+        let infra_dir = self.state().infra.dir;
+        let args: Vec<String> = args.iter().map(|arg| (*arg).to_owned()).collect();
+        let output = tokio::task::spawn_blocking(move || {
+            std::process::Command::new(&script)
+                .args(&args)
+                .env("INFRA_DIR", infra_dir)
+                .output()
+                .map_err(|error| format!("{}: {error}", script.display()))
+                .map(|output| (args, output))
+        })
+        .await
+        .expect("infra.sh runner")?;
+        let (args, output) = output;
+        if !output.status.success() {
+            return Err(format!(
+                "scripts/infra.sh {} failed ({}):\n{}{}",
+                args.join(" "),
+                output.status,
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            ));
+        }
+        Supervisor::of(&self.dir)
+            .refresh_state()
+            .map_err(|error| error.to_string())
     }
 
     /// How many instances of each service run.
-    pub fn replicas() -> usize {
-        std::env::var("FLEET_REPLICAS")
-            .ok()
-            .and_then(|replicas| replicas.parse().ok())
-            .unwrap_or(1)
+    pub fn replicas(&self) -> usize {
+        self.state().replicas
     }
 
     async fn ready(&self, url: &str) -> bool {
@@ -92,14 +93,15 @@ impl Fleet {
         }
     }
 
-    /// Waits until every service answers its /readyz with 200; else names those that do not.
+    /// Waits until every instance answers its /readyz with 200; else names those that do not.
     pub async fn all_ready(&self, patience: Duration) -> Result<(), String> {
         let deadline = Instant::now() + patience;
+        let instances = self.state().instances;
         loop {
             let mut down = Vec::new();
-            for (name, url) in Self::services() {
-                if !self.ready(&url).await {
-                    down.push(name);
+            for instance in &instances {
+                if !self.ready(&instance.url).await {
+                    down.push(instance.name.clone());
                 }
             }
             if down.is_empty() {
@@ -117,14 +119,14 @@ impl Fleet {
         if self.all_ready(Duration::from_secs(5)).await.is_ok() {
             return Ok(());
         }
-        if let Err(error) = self.run(&["infra", "start"]).await {
+        if let Err(error) = self.infra(&["start"]).await {
             eprintln!("faults: restoring the infra: {error}");
         }
-        for (name, url) in Self::services() {
-            if !self.ready(&url).await {
+        for instance in self.state().instances {
+            if !self.ready(&instance.url).await {
                 // Fails harmlessly when it runs and is only slow to get ready.
-                if let Err(error) = self.run(&["start", &name]).await {
-                    eprintln!("faults: restoring {name}: {error}");
+                if let Err(error) = self.start(&instance.name).await {
+                    eprintln!("faults: restoring: {error}");
                 }
             }
         }

@@ -12,9 +12,9 @@
 //! Ignored by a plain `cargo test`: `scripts/test.sh` runs it alone, after the other
 //! end-to-end tests (it restarts servers they share), against the fleet it started.
 //!
-//! `workload` drives the shoppers and writes the `journal`; `fleet` kills, starts and restarts
-//! the fleet's parts; `world` reads what the fleet holds afterwards; `checks` holds one function
-//! per invariant.
+//! `workload` drives the shoppers and writes the `journal`; `fleet` kills and starts the services
+//! (crates/fleet's supervisor) and restarts the servers; `world` reads what the fleet holds
+//! afterwards; `checks` holds one function per invariant.
 
 mod checks;
 mod fleet;
@@ -31,8 +31,8 @@ use e2e::gateway;
 use futures::future::join_all;
 use tokio::time::{Instant, sleep};
 
+use self::fleet::Fleet;
 use checks::{Report, check};
-use fleet::Fleet;
 use journal::Journal;
 use workload::{Shop, USERS};
 use world::{Streams, World, expires_at};
@@ -133,7 +133,7 @@ async fn inject_faults(fleet: &Fleet, shop: &Shop) -> Vec<String> {
             Vec::new()
         };
         let t0 = Instant::now();
-        fleet.must(&["kill", service]).await;
+        fleet.kill(service).await;
         if service == "orders" {
             // Payments go on without orders; these orders expire before it is back, so it then
             // finds each one's payment and, stored after it, its expiration.
@@ -143,8 +143,10 @@ async fn inject_faults(fleet: &Fleet, shop: &Shop) -> Vec<String> {
         } else {
             sleep(DOWNTIME).await;
         }
-        fleet.must(&["start", service]).await;
-        let which = match Fleet::replicas() {
+        if let Err(error) = fleet.start(service).await {
+            panic!("{error}");
+        }
+        let which = match fleet.replicas() {
             1 => String::new(),
             n => format!(" (1 of {n} instances)"),
         };
@@ -156,7 +158,9 @@ async fn inject_faults(fleet: &Fleet, shop: &Shop) -> Vec<String> {
     }
     for server in ["nats", "mongo", "redis"] {
         let t0 = Instant::now();
-        fleet.must(&["infra", "restart", server]).await;
+        if let Err(error) = fleet.infra(&["restart", server]).await {
+            panic!("{error}");
+        }
         faults.push(format!("restart {server}: back in {:.1?}", t0.elapsed()));
         sleep(PAUSE).await;
     }

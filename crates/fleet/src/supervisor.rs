@@ -1,0 +1,353 @@
+//! One instance of a detached fleet's service: killed (a crash), started again exactly as
+//! `scripts/fleet.sh` first started it (same binary, port and environment, its log appended), or
+//! restarted gracefully. `scripts/fleet.sh kill|start|restart|status` and the fault tests both
+//! come here, and each change is written to the fleet's state (fleet.json, env.sh).
+
+use std::io::Write;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+use crate::{State, StateError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SuperviseError {
+    #[error("'{0}': an instance is SERVICE or SERVICE#i (i from 1), SERVICE one of: {1}")]
+    BadName(String, String),
+    #[error("{0} is not part of the fleet in {1}")]
+    NotInFleet(String, PathBuf),
+    #[error("the fleet runs in the foreground (pid {0}); this needs a detached fleet")]
+    Foreground(u32),
+    #[error("{0} already runs (pid {1})")]
+    AlreadyRuns(String, u32),
+    #[error("{0} was not started by this fleet (no {1})")]
+    NotRecorded(String, PathBuf),
+    #[error("port {1} of {0} is still in use")]
+    PortInUse(String, u16),
+    #[error("{0} exited during startup\n{1}")]
+    Exited(String, String),
+    #[error("{0} is not ready after {1:?}; /readyz answered: {2}\n{3}")]
+    NotReady(String, Duration, String, String),
+    #[error("{0}: {1}")]
+    Io(String, std::io::Error),
+    #[error("signal to pid {0}: {1}")]
+    Signal(u32, nix::Error),
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+/// The running fleet of a directory (`$FLEET_DIR`).
+pub struct Supervisor {
+    dir: PathBuf,
+    /// How long a started instance may take to answer its readiness check.
+    pub ready_timeout: Duration,
+    /// Between SIGTERM and SIGKILL when an instance is stopped.
+    pub stop_grace: Duration,
+    http: reqwest::Client,
+}
+
+fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> SuperviseError {
+    let what = what.into();
+    move |error| SuperviseError::Io(what, error)
+}
+
+/// Whether the process runs (a zombie does not).
+pub fn running(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the command name in parentheses.
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| !rest.starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+fn log_tail(log: &Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    let tail = lines[lines.len().saturating_sub(30)..].join("\n");
+    format!("----- last lines of {} -----\n{tail}\n-----", log.display())
+}
+
+impl Supervisor {
+    /// The fleet in `dir`; FLEET_READY_TIMEOUT and FLEET_STOP_GRACE (seconds) as scripts/fleet.sh
+    /// reads them.
+    pub fn of(dir: impl Into<PathBuf>) -> Self {
+        let seconds = |name: &str, default: u64| {
+            Duration::from_secs(
+                std::env::var(name)
+                    .ok()
+                    .and_then(|value| value.parse().ok())
+                    .unwrap_or(default),
+            )
+        };
+        Supervisor {
+            dir: dir.into(),
+            ready_timeout: seconds("FLEET_READY_TIMEOUT", 120),
+            stop_grace: seconds("FLEET_STOP_GRACE", 10),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(2))
+                .build()
+                .expect("an HTTP client"),
+        }
+    }
+
+    fn run_file(&self, file: &str) -> PathBuf {
+        self.dir.join("run").join(file)
+    }
+
+    fn read(&self, file: &str) -> Option<String> {
+        let text = std::fs::read_to_string(self.run_file(file)).ok()?;
+        let text = text.trim();
+        (!text.is_empty()).then(|| text.to_owned())
+    }
+
+    fn pid(&self, instance: &str) -> Option<u32> {
+        self.read(&format!("{instance}.pid"))?.parse().ok()
+    }
+
+    /// The instance's name as the run directory knows it (`auth#1` is `auth`), once it is
+    /// checked to be one of this detached fleet's.
+    fn instance(&self, name: &str) -> Result<String, SuperviseError> {
+        let (service, index) = match name.split_once('#') {
+            Some((service, index)) => (service, Some(index)),
+            None => (name, None),
+        };
+        let names = || {
+            let names: Vec<&str> = crate::SERVICES.iter().map(|s| s.name).collect();
+            names.join(", ")
+        };
+        let index = match index.map(str::parse::<usize>) {
+            None => None,
+            Some(Ok(index)) if index >= 1 => Some(index),
+            Some(_) => return Err(SuperviseError::BadName(name.to_owned(), names())),
+        };
+        if crate::service(service).is_none() {
+            return Err(SuperviseError::BadName(name.to_owned(), names()));
+        }
+        let instance = match index {
+            None | Some(1) => service.to_owned(),
+            Some(index) => format!("{service}#{index}"),
+        };
+        if let Some(mode) = self.read("mode")
+            && let Some(pid) = mode.strip_prefix("foreground ")
+            && let Ok(pid) = pid.parse()
+            && running(pid)
+        {
+            return Err(SuperviseError::Foreground(pid));
+        }
+        if self.read(&format!("{instance}.port")).is_none() {
+            return Err(SuperviseError::NotInFleet(instance, self.dir.clone()));
+        }
+        Ok(instance)
+    }
+
+    fn signal(pid: u32, signal: Signal) -> Result<(), SuperviseError> {
+        match kill(Pid::from_raw(pid as i32), signal) {
+            Ok(()) | Err(nix::Error::ESRCH) => Ok(()),
+            Err(error) => Err(SuperviseError::Signal(pid, error)),
+        }
+    }
+
+    /// Waits until the process is gone, at most `within` (None: as long as it takes).
+    async fn gone(pid: u32, within: Option<Duration>) -> bool {
+        let deadline = within.map(|within| Instant::now() + within);
+        while running(pid) {
+            if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        true
+    }
+
+    /// SIGKILL, no clean-up: a crash. Returns the pid it had, if it ran.
+    pub async fn kill(&self, name: &str) -> Result<Option<u32>, SuperviseError> {
+        let instance = self.instance(name)?;
+        let pid = self.pid(&instance).filter(|pid| running(*pid));
+        if let Some(pid) = pid {
+            Self::signal(pid, Signal::SIGKILL)?;
+            Self::gone(pid, None).await;
+        }
+        let _ = std::fs::remove_file(self.run_file(&format!("{instance}.pid")));
+        self.refresh_state()?;
+        Ok(pid)
+    }
+
+    /// SIGTERM, then SIGKILL after the grace period.
+    async fn stop(&self, instance: &str) -> Result<(), SuperviseError> {
+        if let Some(pid) = self.pid(instance).filter(|pid| running(*pid)) {
+            Self::signal(pid, Signal::SIGTERM)?;
+            if !Self::gone(pid, Some(self.stop_grace)).await {
+                Self::signal(pid, Signal::SIGKILL)?;
+                Self::gone(pid, None).await;
+            }
+        }
+        let _ = std::fs::remove_file(self.run_file(&format!("{instance}.pid")));
+        Ok(())
+    }
+
+    /// Starts a stopped instance again as it was first started, and waits for its readiness.
+    /// Returns its pid.
+    pub async fn start(&self, name: &str) -> Result<u32, SuperviseError> {
+        let instance = self.instance(name)?;
+        if let Some(pid) = self.pid(&instance).filter(|pid| running(*pid)) {
+            return Err(SuperviseError::AlreadyRuns(instance, pid));
+        }
+        self.launch(&instance).await
+    }
+
+    /// Graceful stop, then start. Returns the new pid.
+    pub async fn restart(&self, name: &str) -> Result<u32, SuperviseError> {
+        let instance = self.instance(name)?;
+        self.stop(&instance).await?;
+        self.launch(&instance).await
+    }
+
+    async fn launch(&self, instance: &str) -> Result<u32, SuperviseError> {
+        let recorded = |file: String| {
+            let path = self.run_file(&file);
+            std::fs::read(&path)
+                .ok()
+                .filter(|bytes| !bytes.is_empty())
+                .ok_or_else(|| SuperviseError::NotRecorded(instance.to_owned(), path))
+        };
+        let binary = String::from_utf8_lossy(&recorded(format!("{instance}.bin"))?)
+            .trim()
+            .to_owned();
+        let port: u16 = String::from_utf8_lossy(&recorded(format!("{instance}.port"))?)
+            .trim()
+            .parse()
+            .map_err(|_| {
+                SuperviseError::NotRecorded(
+                    instance.to_owned(),
+                    self.run_file(&format!("{instance}.port")),
+                )
+            })?;
+        // `env -0` as scripts/fleet.sh recorded it: NAME=value, each ended by a NUL.
+        let environment = recorded(format!("{instance}.env"))?;
+        let variables = environment.split(|byte| *byte == 0).filter_map(|pair| {
+            let pair = String::from_utf8_lossy(pair).into_owned();
+            pair.split_once('=')
+                .map(|(name, value)| (name.to_owned(), value.to_owned()))
+        });
+
+        // The listening socket of a killed process closes with it; wait briefly all the same.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
+            if Instant::now() >= deadline {
+                return Err(SuperviseError::PortInUse(instance.to_owned(), port));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+
+        let log_path = self.dir.join("logs").join(format!("{instance}.log"));
+        let mut log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .map_err(io(log_path.display().to_string()))?;
+        writeln!(
+            log,
+            "\n===== {} fleet: starting {instance} again",
+            chrono::Local::now().format("%Y-%m-%dT%H:%M:%S%:z")
+        )
+        .map_err(io(log_path.display().to_string()))?;
+        let stderr = log
+            .try_clone()
+            .map_err(io(log_path.display().to_string()))?;
+        let mut child = Command::new(&binary)
+            .env_clear()
+            .envs(variables)
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(stderr)
+            // A group of its own: a Ctrl-C or a test runner's clean-up meant for the caller
+            // does not reach it, as with fleet.sh's setsid.
+            .process_group(0)
+            .spawn()
+            .map_err(io(binary.clone()))?;
+        let pid = child.id();
+        // Reaped when it exits, so that a killed instance is gone rather than a zombie.
+        std::thread::spawn(move || child.wait());
+        std::fs::write(
+            self.run_file(&format!("{instance}.pid")),
+            format!("{pid}\n"),
+        )
+        .map_err(io("the pid file"))?;
+        self.wait_ready(instance, pid, port, &log_path).await?;
+        self.refresh_state()?;
+        Ok(pid)
+    }
+
+    async fn wait_ready(
+        &self,
+        instance: &str,
+        pid: u32,
+        port: u16,
+        log: &Path,
+    ) -> Result<(), SuperviseError> {
+        let readiness = crate::service(instance.split('#').next().unwrap_or(instance))
+            .map_or("/readyz", |service| service.readiness);
+        let url = format!("http://127.0.0.1:{port}{readiness}");
+        let deadline = Instant::now() + self.ready_timeout;
+        loop {
+            if !running(pid) {
+                return Err(SuperviseError::Exited(instance.to_owned(), log_tail(log)));
+            }
+            let answer = self.http.get(&url).send().await;
+            if answer.as_ref().is_ok_and(|answer| answer.status() == 200) {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                let answer = match answer {
+                    Ok(answer) => format!("HTTP {}", answer.status()),
+                    Err(_) => "nothing".into(),
+                };
+                return Err(SuperviseError::NotReady(
+                    instance.to_owned(),
+                    self.ready_timeout,
+                    answer,
+                    log_tail(log),
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// The state (fleet.json and env.sh) with the pids as they are now, and the infra's.
+    pub fn refresh_state(&self) -> Result<(), SuperviseError> {
+        let state = State::load(&self.dir)?;
+        let infra_dir = state.infra.dir.clone();
+        State::from_run_dir(&self.dir, &infra_dir, state.gateway.port, state.jwt_key)?.save()?;
+        Ok(())
+    }
+
+    /// What runs: the gateway, Prometheus and each instance, with pid and port.
+    pub fn status(&self) -> String {
+        let mut names = vec!["gateway".to_owned(), "prometheus".to_owned()];
+        names.extend(
+            self.read("instances")
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(str::to_owned),
+        );
+        let lines: Vec<String> = names
+            .iter()
+            .filter_map(|name| {
+                let pid = self.pid(name).filter(|pid| running(*pid))?;
+                let port = self.read(&format!("{name}.port")).unwrap_or_default();
+                Some(format!("{name:<11} running  pid {pid:<7} port {port}"))
+            })
+            .collect();
+        if lines.is_empty() {
+            "no fleet process runs".into()
+        } else {
+            lines.join("\n")
+        }
+    }
+}
