@@ -30,7 +30,8 @@ impl Fleet {
         }
     }
 
-    fn state(&self) -> State {
+    /// The fleet as its supervisor last wrote it (`$FLEET_DIR/fleet.json`).
+    pub fn state(&self) -> State {
         State::load(&self.dir).unwrap_or_else(|error| panic!("the fleet under test: {error}"))
     }
 

@@ -9,6 +9,8 @@ use common::events::{EventBus, Namespace};
 use futures::{StreamExt, TryStreamExt};
 use serde_json::Value;
 
+use crate::fleet::Fleet;
+
 /// A message of a stream.
 #[derive(Debug, Clone)]
 pub struct Stored {
@@ -25,7 +27,8 @@ pub struct Streams {
 
 impl Streams {
     pub async fn connect() -> Self {
-        let url = std::env::var("NATS_URL").expect("NATS_URL of the fleet's NATS (its env.sh)");
+        let nats = Fleet::new().state().server("nats").cloned();
+        let url = nats.expect("the fleet's state names its NATS server").url;
         let bus = EventBus::connect(&url, Namespace::default())
             .await
             .expect("NATS reachable");
@@ -241,8 +244,8 @@ impl World {
 
 /// Every successful charge the Stripe mock holds, following its pages.
 async fn successful_charges() -> Result<Vec<Value>, String> {
-    let base =
-        std::env::var("STRIPE_API_BASE").expect("STRIPE_API_BASE of the fleet's Stripe mock");
+    let stripe = Fleet::new().state().server("stripe").cloned();
+    let base = stripe.expect("the fleet's state names its Stripe mock").url;
     let http = reqwest::Client::new();
     let mut charges = Vec::new();
     let mut after: Option<String> = None;
@@ -275,11 +278,12 @@ async fn successful_charges() -> Result<Vec<Value>, String> {
     }
 }
 
-/// The database of `service` on its own server (`TICKETS_MONGO_URL`, ... of the infra's env.sh).
+/// The database of `service` on its own server (as the fleet's state names it).
 async fn service_database(service: &str) -> Result<mongodb::Database, String> {
-    let variable = format!("{}_MONGO_URL", service.to_uppercase());
-    let url = std::env::var(&variable)
-        .unwrap_or_else(|_| panic!("{variable} of the fleet's MongoDB server (its env.sh)"));
+    let server = Fleet::new().state().mongo_server(service).cloned();
+    let url = server
+        .unwrap_or_else(|| panic!("the fleet's state names no MongoDB server for {service}"))
+        .url;
     let mut options = mongodb::options::ClientOptions::parse(&url)
         .await
         .map_err(|error| error.to_string())?;
