@@ -9,7 +9,7 @@ pub mod gateway;
 mod state;
 mod supervisor;
 
-pub use state::{Gateway, Infra, InfraServer, Instance, STATE_FILE, State, StateError};
+pub use state::{Gateway, Infra, InfraServer, Instance, STATE_FILE, State, StateError, fleet_dir};
 pub use supervisor::{SuperviseError, Supervisor, running};
 
 use std::path::PathBuf;

@@ -128,6 +128,15 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, StateErro
     })
 }
 
+/// The directory of the fleet meant: `FLEET_DIR` (the fleet's env.sh exports it), else the
+/// repository's `target/fleet` (scripts/fleet.sh's default).
+pub fn fleet_dir() -> PathBuf {
+    std::env::var_os("FLEET_DIR").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/fleet"),
+        PathBuf::from,
+    )
+}
+
 impl State {
     /// The state of the fleet in `dir` (`$FLEET_DIR`).
     pub fn load(dir: impl AsRef<Path>) -> Result<State, StateError> {

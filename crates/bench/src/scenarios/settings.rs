@@ -133,8 +133,7 @@ impl Settings {
 impl Fleet {
     /// The fleet in `FLEET_DIR` (default `target/fleet`), as its state file says.
     fn running() -> anyhow::Result<Fleet> {
-        let dir = std::env::var("FLEET_DIR").unwrap_or_else(|_| "target/fleet".into());
-        let state = fleet::State::load(&dir).context(
+        let state = fleet::State::load(fleet::fleet_dir()).context(
             "the fleet to measure: run scripts/bench.sh, or set FLEET_DIR to a running fleet's",
         )?;
         let server = |name: &str| {

@@ -35,7 +35,7 @@ impl Target {
 
 pub struct Fixture {
     pub gateway: Target,
-    /// The running services by name (`FLEET_SERVICES` and their `*_URL`s from the fleet's env.sh).
+    /// The running services by name (their first instances, from the fleet's state).
     pub services: BTreeMap<String, Target>,
     /// Unique to this run: emails and titles made here never collide with an earlier run's.
     pub tag: String,
@@ -55,26 +55,31 @@ impl Fixture {
         let url = std::env::var("GATEWAY_URL")
             .expect("GATEWAY_URL: run through scripts/test.sh, which starts the fleet");
         let gateway = Target::from_url("gateway", &url);
-        let mut services = BTreeMap::new();
-        let names = std::env::var("FLEET_SERVICES")
-            .unwrap_or_else(|_| "auth tickets orders payments expiration client".into());
-        for name in names.split_whitespace() {
-            let var = format!("{}_URL", name.to_uppercase());
-            if let Ok(url) = std::env::var(&var) {
-                services.insert(name.to_owned(), Target::from_url(name, &url));
-            }
-        }
+        // The fleet's state (`$FLEET_DIR/fleet.json`, written by scripts/fleet.sh): each
+        // service's first instance, to probe directly, and the session key.
+        let state = fleet::State::load(fleet::fleet_dir())
+            .map_err(|error| eprintln!("bad input sweep: {error}"))
+            .ok();
+        let services: BTreeMap<String, Target> = fleet::NAMES
+            .iter()
+            .filter_map(|name| {
+                let instance = state.as_ref()?.first(name)?;
+                Some((name.to_string(), Target::from_url(name, &instance.url)))
+            })
+            .collect();
         if services.is_empty() {
             eprintln!(
-                "bad input sweep: no AUTH_URL etc. in the environment (source the fleet's env.sh): \
-                 the services are not probed directly, only through the gateway"
+                "bad input sweep: no fleet state: the services are not probed directly, only \
+                 through the gateway"
             );
         }
-        let jwt_key = std::env::var("JWT_KEY").ok().filter(|key| !key.is_empty());
+        let jwt_key = state
+            .map(|state| state.jwt_key)
+            .filter(|key| !key.is_empty());
         if jwt_key.is_none() {
             eprintln!(
-                "bad input sweep: JWT_KEY not set (the fleet's env.sh exports it): \
-                 the forged-token cases that need the real key are skipped"
+                "bad input sweep: no session key in the fleet's state: the forged-token cases \
+                 that need the real key are skipped"
             );
         }
 

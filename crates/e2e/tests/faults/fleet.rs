@@ -20,8 +20,7 @@ impl Fleet {
     pub fn new() -> Self {
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
         Fleet {
-            dir: std::env::var_os("FLEET_DIR")
-                .map_or_else(|| root.join("target/fleet"), PathBuf::from),
+            dir: ::fleet::fleet_dir(),
             root,
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(3))
