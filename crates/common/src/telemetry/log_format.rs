@@ -73,53 +73,70 @@ fn has_log_fields(fields: &Record<'_>) -> bool {
 #[derive(Default)]
 pub struct LogFields<F>(F);
 
-impl<'w> FormatFields<'w> for LogFields<DefaultFields> {
-    fn format_fields<R: RecordFields>(&self, writer: Writer<'w>, fields: R) -> fmt::Result {
-        record_log_fields(self.0.make_visitor(writer), fields)
+/// What differs between the plain and the JSON way of formatting fields.
+pub trait FieldFormat: 'static {
+    /// Writes `fields`, the trace-only ones left out.
+    fn format(&self, writer: Writer<'_>, fields: impl RecordFields) -> fmt::Result;
+
+    /// Adds fields recorded after a span started (formatted by [`FieldFormat::format`]) to the
+    /// ones it started with.
+    fn merge(current: &mut String, added: String) -> fmt::Result;
+}
+
+impl FieldFormat for DefaultFields {
+    fn format(&self, writer: Writer<'_>, fields: impl RecordFields) -> fmt::Result {
+        record_log_fields(self.make_visitor(writer), fields)
     }
 
-    fn add_fields(
-        &self,
-        current: &'w mut FormattedFields<Self>,
-        fields: &Record<'_>,
-    ) -> fmt::Result {
-        let Some(added) = added_log_fields(self, fields)? else {
-            return Ok(());
-        };
-        if !current.fields.is_empty() {
-            current.fields.push(' ');
+    fn merge(current: &mut String, added: String) -> fmt::Result {
+        if !current.is_empty() {
+            current.push(' ');
         }
-        current.fields.push_str(&added);
+        current.push_str(&added);
         Ok(())
     }
 }
 
-impl<'w> FormatFields<'w> for LogFields<JsonFields> {
-    fn format_fields<R: RecordFields>(&self, mut writer: Writer<'w>, fields: R) -> fmt::Result {
+impl FieldFormat for JsonFields {
+    fn format(&self, mut writer: Writer<'_>, fields: impl RecordFields) -> fmt::Result {
         record_log_fields(JsonVisitor::new(&mut writer), fields)
     }
 
     /// As `JsonFields` does: the span's fields are one JSON object, so added ones are merged
-    /// into it (rare: the fields recorded after a request span starts are trace-only).
+    /// into it.
+    fn merge(current: &mut String, added: String) -> fmt::Result {
+        if current.is_empty() {
+            *current = added;
+            return Ok(());
+        }
+        let mut merged: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(current).map_err(|_| fmt::Error)?;
+        let added: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&added).map_err(|_| fmt::Error)?;
+        merged.extend(added);
+        *current = serde_json::to_string(&merged).map_err(|_| fmt::Error)?;
+        Ok(())
+    }
+}
+
+impl<'w, F: FieldFormat> FormatFields<'w> for LogFields<F> {
+    fn format_fields<R: RecordFields>(&self, writer: Writer<'w>, fields: R) -> fmt::Result {
+        self.0.format(writer, fields)
+    }
+
+    /// Fields recorded later that are all trace-only (the common case: the answer's status)
+    /// leave the span's formatted fields as they are.
     fn add_fields(
         &self,
         current: &'w mut FormattedFields<Self>,
         fields: &Record<'_>,
     ) -> fmt::Result {
-        let Some(added) = added_log_fields(self, fields)? else {
-            return Ok(());
-        };
-        if current.fields.is_empty() {
-            current.fields = added;
+        if !has_log_fields(fields) {
             return Ok(());
         }
-        let mut merged: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_str(&current.fields).map_err(|_| fmt::Error)?;
-        let added: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_str(&added).map_err(|_| fmt::Error)?;
-        merged.extend(added);
-        current.fields = serde_json::to_string(&merged).map_err(|_| fmt::Error)?;
-        Ok(())
+        let mut added = String::new();
+        self.0.format(Writer::new(&mut added), fields)?;
+        F::merge(&mut current.fields, added)
     }
 }
 
@@ -131,20 +148,6 @@ where
     let mut visitor = LogFieldsOnly(visitor);
     fields.record(&mut visitor);
     visitor.0.finish()
-}
-
-/// The fields recorded on a span after it started, formatted; `None` when all are trace-only
-/// (the common case: the answer's status), so the span's formatted fields stay as they are.
-fn added_log_fields<F>(format: &F, fields: &Record<'_>) -> Result<Option<String>, fmt::Error>
-where
-    F: for<'w> FormatFields<'w>,
-{
-    if !has_log_fields(fields) {
-        return Ok(None);
-    }
-    let mut added = String::new();
-    format.format_fields(Writer::new(&mut added), fields)?;
-    Ok(Some(added))
 }
 
 impl LogFields<DefaultFields> {
