@@ -10,10 +10,10 @@ use utoipa::openapi::{InfoBuilder, OpenApi, OpenApiBuilder};
 /// Each service with an HTTP API, and its document.
 pub fn services() -> Vec<(&'static str, OpenApi)> {
     vec![
-        ("auth", auth::routes::openapi()),
-        ("tickets", tickets::routes::openapi()),
-        ("orders", orders::routes::openapi()),
-        ("payments", payments::routes::openapi()),
+        ("auth", auth::routes::api().openapi()),
+        ("tickets", tickets::routes::api().openapi()),
+        ("orders", orders::routes::api().openapi()),
+        ("payments", payments::routes::api().openapi()),
     ]
 }
 

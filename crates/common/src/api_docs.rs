@@ -4,11 +4,12 @@
 //! what every service shares — the error shape, the `session` cookie, and the statuses the
 //! HTTP shell ([`crate::http`]) answers for any route.
 
+use axum::Router;
 use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::openapi::{Content, OpenApi, RefOr};
 use utoipa::{Modify, PartialSchema, ToSchema};
-use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 
 use crate::error::ErrorEntry;
 
@@ -40,19 +41,40 @@ const SHELL_STATUSES: [(&str, &str); 4] = [
     ),
 ];
 
-/// A service's router whose every route is documented: handlers are added with
+/// A service's routes with their documented operations: handlers are added with
 /// `.routes(utoipa_axum::routes!(handler))`, which takes the path and method from the handler's
-/// `#[utoipa::path]`.
-pub fn router<S>(title: &str, description: &str) -> OpenApiRouter<S>
+/// `#[utoipa::path]`; the same declaration then serves them ([`ServiceApi::router`]) and
+/// describes them ([`ServiceApi::openapi`]), so a route and its operation never part.
+pub struct ServiceApi<S>(OpenApiRouter<S>);
+
+impl<S> ServiceApi<S>
 where
     S: Send + Sync + Clone + 'static,
 {
-    let mut openapi = OpenApi::default();
-    openapi.info.title = title.to_owned();
-    openapi.info.description = Some(description.to_owned());
-    openapi.info.version = env!("CARGO_PKG_VERSION").to_owned();
-    openapi.info.license = None;
-    OpenApiRouter::with_openapi(openapi)
+    /// No routes yet; `title` and `description` head the service's document.
+    pub fn new(title: &str, description: &str) -> Self {
+        let mut openapi = OpenApi::default();
+        openapi.info.title = title.to_owned();
+        openapi.info.description = Some(description.to_owned());
+        openapi.info.version = env!("CARGO_PKG_VERSION").to_owned();
+        openapi.info.license = None;
+        Self(OpenApiRouter::with_openapi(openapi))
+    }
+
+    /// Adds a path's handlers (`utoipa_axum::routes!(a, b)`, one path, one method each).
+    pub fn routes(self, routes: UtoipaMethodRouter<S>) -> Self {
+        Self(self.0.routes(routes))
+    }
+
+    /// The routes, serving with `state`.
+    pub fn router(self, state: S) -> Router {
+        self.0.split_for_parts().0.with_state(state)
+    }
+
+    /// The service's OpenAPI document, completed with what every service shares.
+    pub fn openapi(self) -> OpenApi {
+        finish(self.0.into_openapi())
+    }
 }
 
 /// Completes a service's (or the merged) document with what every service shares.

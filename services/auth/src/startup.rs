@@ -43,7 +43,7 @@ impl Application {
         Server::bind(
             "auth",
             settings.http.ports(),
-            routes::router(state),
+            routes::api().router(state),
             readiness,
             background,
         )

@@ -30,6 +30,6 @@ impl Application {
                 settings.service.http.rate_limits.orders_per_user,
             ),
         };
-        service.serve(routes::router(state)).await
+        service.serve(routes::api().router(state)).await
     }
 }

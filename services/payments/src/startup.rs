@@ -34,7 +34,7 @@ impl Application {
                 settings.service.http.rate_limits.payments_per_user,
             ),
         };
-        service.serve(routes::router(state)).await
+        service.serve(routes::api().router(state)).await
     }
 }
 

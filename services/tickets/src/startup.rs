@@ -20,6 +20,6 @@ impl Application {
             sessions: service.sessions(),
             tickets,
         };
-        service.serve(routes::router(state)).await
+        service.serve(routes::api().router(state)).await
     }
 }
