@@ -50,8 +50,14 @@ pub fn init(service: &str) {
     let json = std::env::var("LOG_FORMAT").is_ok_and(|format| format.eq_ignore_ascii_case("json"));
     let provider = PROVIDER.get_or_init(|| tracer_provider(service));
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+    // Per request these settings save work the fleet has no use for: the OpenTelemetry context
+    // is read from the `tracing` span (`OpenTelemetrySpanExt::context`), never from the ambient
+    // one that context activation would maintain on every poll; and busy/idle timings would cost
+    // two clock reads per poll and two attributes per exported span.
     let traces = tracing_opentelemetry::layer()
         .with_tracer(provider.tracer("common"))
+        .with_context_activation(false)
+        .with_tracked_inactivity(false)
         .with_location(false)
         .with_threads(false)
         .with_target(false);
