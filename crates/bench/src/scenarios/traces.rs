@@ -1,7 +1,7 @@
 //! What traces cost a request: the currentuser route inside the services' HTTP shell, served
 //! with the subscriber as it was before traces (log lines only), with the services' own
 //! (OpenTelemetry spans, nothing exported), and with its spans exported over OTLP/HTTP to a
-//! receiver in this process. Same route, same shell, one after the other in the same run.
+//! receiver in this process. Same route, same shell, in alternating rounds of the same run.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -50,6 +50,11 @@ impl Receiver {
 /// A row: its key, its label, the floor server's variant and the environment it runs with.
 type Variant<'a> = (&'a str, &'a str, &'a str, &'a [(&'a str, &'a str)]);
 
+/// Rounds per variant. The three variants take turns, round by round, so that a slower spell of
+/// the machine (a shared VM's rates drift by 10–20 % over a minute) falls on all of them alike
+/// instead of on whichever ran during it; their samples are merged per variant.
+const ROUNDS: u32 = 4;
+
 impl Bench {
     pub(super) async fn trace_cost(&mut self) -> anyhow::Result<()> {
         let conns = self.s.conns_fast;
@@ -81,24 +86,48 @@ impl Bench {
                 &exporting,
             ),
         ];
-        for (key, label, variant, env) in variants {
-            let floor = FloorServer::start_with(&self.s.fleet.jwt_key, variant, env)?;
-            let sample = self
-                .http(
+        // All three serve at once; only the one under load uses the CPU.
+        let mut floors = Vec::new();
+        for (_, _, variant, env) in variants {
+            floors.push(FloorServer::start_with(
+                &self.s.fleet.jwt_key,
+                variant,
+                env,
+            )?);
+        }
+        let round = Timing {
+            warmup: self.s.timing.warmup,
+            duration: self.s.timing.duration * 2 / ROUNDS,
+        };
+        let mut samples: Vec<Option<Sample>> = vec![None, None, None];
+        for _ in 0..ROUNDS {
+            for (floor, merged) in floors.iter().zip(samples.iter_mut()) {
+                let sample = load::http(
                     &floor.url,
                     conns,
+                    round,
+                    &self.meter.with(vec![Probe::tree("axum-floor", floor.pid)]),
                     StatusCode::OK,
-                    vec![Probe::tree("axum-floor", floor.pid)],
                     get(path.clone(), cookie.clone()),
                 )
                 .await;
+                *merged = Some(match merged.take() {
+                    Some(earlier) => earlier.merge(sample),
+                    None => sample,
+                });
+            }
+        }
+        for floor in floors {
             floor.stop();
+        }
+        for ((key, label, _, env), sample) in variants.into_iter().zip(samples) {
+            let sample = sample.expect("at least one round");
             let mut row = Row::from_sample(key, label, "req", &sample)
                 .with_cpu(&sample, "axum-floor")
                 .against("floor_axum_currentuser");
             if !env.is_empty() {
                 row = row.note(format!(
-                    "{} exports, {:.1} MiB of spans received by the bench's OTLP receiver (same process as the load)",
+                    "{} exports, {:.1} MiB of spans received by the bench's OTLP receiver (same process as the load); {ROUNDS} alternating rounds per variant",
                     receiver.exports.load(Ordering::Relaxed),
                     receiver.bytes.load(Ordering::Relaxed) as f64 / (1024.0 * 1024.0)
                 ));
