@@ -55,8 +55,8 @@ impl EventService {
         schema: &[CollectionSchema],
     ) -> Result<Self, StartupError> {
         crate::metrics::recorder();
-        let events = &settings.events;
-        let db = crate::mongo::connect(&settings.mongo_url, name).await?;
+        let events = &settings.base.events;
+        let db = crate::mongo::connect(&settings.base.mongo_url, name).await?;
         let schema: Vec<CollectionSchema> = schema
             .iter()
             .cloned()
@@ -85,7 +85,7 @@ impl EventService {
         background.add(follower);
         Ok(Self {
             name,
-            http: settings.http.clone(),
+            http: settings.base.http.clone(),
             db,
             bus,
             outbox,

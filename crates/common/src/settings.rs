@@ -203,10 +203,27 @@ fn stream_replicas(replicas: usize) -> Result<usize, SettingError> {
 
 /// The settings of a service that owns a MongoDB database and talks over the bus.
 #[derive(Debug, Clone)]
-pub struct EventServiceSettings {
+pub struct ServiceSettings {
     pub http: HttpSettings,
     pub mongo_url: String,
     pub events: EventSettings,
+}
+
+impl ServiceSettings {
+    pub fn from_env() -> Result<Self, SettingError> {
+        Ok(Self {
+            http: HttpSettings::from_env()?,
+            mongo_url: required("MONGO_URL")?,
+            events: EventSettings::from_env()?,
+        })
+    }
+}
+
+/// The settings of a service that also publishes the events of its writes through an outbox
+/// ([`crate::service::EventService`]).
+#[derive(Debug, Clone)]
+pub struct EventServiceSettings {
+    pub base: ServiceSettings,
     /// Whether the outbox relay runs. Only tests turn it off, to stand for a crash between a
     /// write and its publication.
     pub relay_events: bool,
@@ -215,9 +232,7 @@ pub struct EventServiceSettings {
 impl EventServiceSettings {
     pub fn from_env() -> Result<Self, SettingError> {
         Ok(Self {
-            http: HttpSettings::from_env()?,
-            mongo_url: required("MONGO_URL")?,
-            events: EventSettings::from_env()?,
+            base: ServiceSettings::from_env()?,
             relay_events: true,
         })
     }

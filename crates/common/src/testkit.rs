@@ -270,15 +270,25 @@ pub fn http_settings() -> crate::settings::HttpSettings {
 }
 
 /// The settings of `service` under test: on `bus`'s namespace, a fresh database of its own on
-/// the service's MongoDB server, the outbox relay running.
+/// the service's MongoDB server.
+pub fn service_settings(
+    service: &str,
+    bus: &crate::events::EventBus,
+) -> crate::settings::ServiceSettings {
+    crate::settings::ServiceSettings {
+        http: http_settings(),
+        mongo_url: fresh_mongo_url(service),
+        events: event_settings(bus),
+    }
+}
+
+/// [`service_settings`], the outbox relay running.
 pub fn event_service_settings(
     service: &str,
     bus: &crate::events::EventBus,
 ) -> crate::settings::EventServiceSettings {
     crate::settings::EventServiceSettings {
-        http: http_settings(),
-        mongo_url: fresh_mongo_url(service),
-        events: event_settings(bus),
+        base: service_settings(service, bus),
         relay_events: true,
     }
 }

@@ -1,13 +1,12 @@
 use std::num::NonZeroUsize;
 
-use common::settings::{EventSettings, HttpSettings, SettingError, optional, required};
+use common::settings::{ServiceSettings, SettingError, optional};
 
 #[derive(Debug, Clone)]
 pub struct Settings {
-    pub http: HttpSettings,
-    pub mongo_url: String,
-    /// NATS: where signed-out sessions are written for every service to refuse.
-    pub events: EventSettings,
+    /// HTTP, the users' database, and NATS: where signed-out sessions are written for every
+    /// service to refuse (no outbox: auth publishes no events).
+    pub service: ServiceSettings,
     /// Password hashes computed at once (`PASSWORD_HASHES_IN_PARALLEL`; each takes a CPU and
     /// 19 MiB while it runs); default: the CPUs the process may use.
     pub password_hashes_in_parallel: NonZeroUsize,
@@ -16,9 +15,7 @@ pub struct Settings {
 impl Settings {
     pub fn from_env() -> Result<Self, SettingError> {
         Ok(Self {
-            http: HttpSettings::from_env()?,
-            mongo_url: required("MONGO_URL")?,
-            events: EventSettings::from_env()?,
+            service: ServiceSettings::from_env()?,
             password_hashes_in_parallel: optional(
                 "PASSWORD_HASHES_IN_PARALLEL",
                 std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN),

@@ -27,7 +27,7 @@ impl Application {
             sessions: service.sessions(),
             orders,
             per_user_limit: PerUserLimit::per_minute(
-                settings.service.http.rate_limits.orders_per_user,
+                settings.service.base.http.rate_limits.orders_per_user,
             ),
         };
         service.serve(routes::api().router(state)).await

@@ -22,7 +22,7 @@ impl Settings {
 
 #[cfg(test)]
 mod tests {
-    use common::settings::{EventSettings, HttpSettings};
+    use common::settings::{EventSettings, HttpSettings, ServiceSettings};
 
     use super::*;
 
@@ -30,18 +30,20 @@ mod tests {
     fn debug_output_does_not_show_the_stripe_key() {
         let settings = Settings {
             service: EventServiceSettings {
-                http: HttpSettings {
-                    port: 0,
-                    metrics_port: None,
-                    jwt_key: "jwt-key".into(),
-                    cookie_secure: false,
-                    rate_limits: Default::default(),
-                },
-                mongo_url: "mongodb://localhost".into(),
-                events: EventSettings {
-                    nats_url: "nats://localhost".into(),
-                    namespace: String::new(),
-                    stream_replicas: 1,
+                base: ServiceSettings {
+                    http: HttpSettings {
+                        port: 0,
+                        metrics_port: None,
+                        jwt_key: "jwt-key".into(),
+                        cookie_secure: false,
+                        rate_limits: Default::default(),
+                    },
+                    mongo_url: "mongodb://localhost".into(),
+                    events: EventSettings {
+                        nats_url: "nats://localhost".into(),
+                        namespace: String::new(),
+                        stream_replicas: 1,
+                    },
                 },
                 relay_events: true,
             },

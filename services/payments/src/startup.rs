@@ -31,7 +31,7 @@ impl Application {
             sessions: service.sessions(),
             checkout,
             per_user_limit: PerUserLimit::per_minute(
-                settings.service.http.rate_limits.payments_per_user,
+                settings.service.base.http.rate_limits.payments_per_user,
             ),
         };
         service.serve(routes::api().router(state)).await

@@ -19,14 +19,11 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with_limits(rate_limits: RateLimitSettings) -> TestApp {
-    let mongo_url = testkit::fresh_mongo_url("auth");
-    let mut http = testkit::http_settings();
-    http.rate_limits = rate_limits;
     let bus = testkit::fresh_bus().await;
+    let mut service = testkit::service_settings("auth", &bus);
+    service.http.rate_limits = rate_limits;
     let settings = Settings {
-        http,
-        mongo_url: mongo_url.clone(),
-        events: testkit::event_settings(&bus),
+        service,
         password_hashes_in_parallel: std::num::NonZeroUsize::new(2).unwrap(),
     };
     let app = Application::build(settings.clone())
@@ -36,7 +33,9 @@ pub async fn spawn_app_with_limits(rate_limits: RateLimitSettings) -> TestApp {
     TestApp {
         api,
         metrics,
-        db: common::mongo::connect(&mongo_url, "auth").await.unwrap(),
+        db: common::mongo::connect(&settings.service.mongo_url, "auth")
+            .await
+            .unwrap(),
         settings,
     }
 }

@@ -32,7 +32,7 @@ pub async fn spawn_with_window(window: Duration) -> TestApp {
 pub async fn spawn_with_http(window: Duration, http: HttpSettings) -> TestApp {
     let bus = testkit::fresh_bus().await;
     let mut service = testkit::event_service_settings("orders", &bus);
-    service.http = http;
+    service.base.http = http;
     let settings = Settings {
         service,
         expiration_window: window,
@@ -44,7 +44,7 @@ pub async fn spawn_with_http(window: Duration, http: HttpSettings) -> TestApp {
     TestApp {
         api,
         metrics,
-        db: common::mongo::connect(&settings.service.mongo_url, "orders")
+        db: common::mongo::connect(&settings.service.base.mongo_url, "orders")
             .await
             .unwrap(),
         bus,

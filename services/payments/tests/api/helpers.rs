@@ -28,7 +28,7 @@ pub async fn spawn_with_http(http: HttpSettings) -> TestApp {
     let bus = testkit::fresh_bus().await;
     let stripe_key = testkit::unique_name("sk_test");
     let mut service = testkit::event_service_settings("payments", &bus);
-    service.http = http;
+    service.base.http = http;
     let settings = Settings {
         service,
         stripe_key: stripe_key.clone().into(),
@@ -41,7 +41,7 @@ pub async fn spawn_with_http(http: HttpSettings) -> TestApp {
     TestApp {
         api,
         metrics,
-        db: common::mongo::connect(&settings.service.mongo_url, "payments")
+        db: common::mongo::connect(&settings.service.base.mongo_url, "payments")
             .await
             .unwrap(),
         bus,

@@ -30,7 +30,7 @@ pub async fn spawn_with(settings: Settings, bus: EventBus) -> TestApp {
     TestApp {
         api,
         metrics,
-        db: common::mongo::connect(&settings.mongo_url, "tickets")
+        db: common::mongo::connect(&settings.base.mongo_url, "tickets")
             .await
             .unwrap(),
         bus,

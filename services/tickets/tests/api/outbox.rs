@@ -9,7 +9,7 @@ async fn an_event_written_before_a_crash_is_published_after_restart() {
     let running = spawn_app().await;
     // The same database and namespace, with the relay off: writes happen, publishing never does.
     let mut crashed = running.settings.clone();
-    crashed.mongo_url = common::testkit::fresh_mongo_url("tickets_crash");
+    crashed.base.mongo_url = common::testkit::fresh_mongo_url("tickets_crash");
     crashed.relay_events = false;
     let before_crash = spawn_with(crashed.clone(), running.bus.clone()).await;
     let (_, ticket) = before_crash.listed_ticket("survivor", 12.0).await;
