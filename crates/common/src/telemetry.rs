@@ -34,7 +34,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 mod log_format;
 mod otlp_client;
 
-pub use otlp_client::{ClientError as OtlpClientError, OtlpClient};
+pub use otlp_client::{ClientError as OtlpClientError, OtlpClient, OtlpTls};
 
 /// The trace context of a span, kept with work that runs later (`traceparent`, `tracestate`).
 pub type TraceCarrier = HashMap<String, String>;
@@ -96,23 +96,16 @@ fn tracer_provider(service: &str) -> SdkTracerProvider {
     if !exports() {
         return builder.build();
     }
-    let exporter = otlp_client::OtlpClient::new(
-        first_setting(&[
-            "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
-            "OTEL_EXPORTER_OTLP_CERTIFICATE",
-        ])
-        .as_deref()
-        .map(std::path::Path::new),
-        export_timeout(),
-    )
-    .map_err(|error| error.to_string())
-    .and_then(|client| {
-        opentelemetry_otlp::SpanExporter::builder()
-            .with_http()
-            .with_http_client(client)
-            .build()
-            .map_err(|error| error.to_string())
-    });
+    let exporter = otlp_client::OtlpTls::from_settings(|name| first_setting(&[name]))
+        .and_then(|tls| otlp_client::OtlpClient::new(&tls, export_timeout()))
+        .map_err(|error| error.to_string())
+        .and_then(|client| {
+            opentelemetry_otlp::SpanExporter::builder()
+                .with_http()
+                .with_http_client(client)
+                .build()
+                .map_err(|error| error.to_string())
+        });
     match exporter {
         Ok(exporter) => builder.with_batch_exporter(exporter).build(),
         Err(error) => {

@@ -1,13 +1,15 @@
 //! Spans exported over HTTPS: to a collector whose certificate is signed by the CA named in
-//! `OTEL_EXPORTER_OTLP_CERTIFICATE` (here given to [`OtlpClient::new`] directly), and refused
-//! without it. The collector is a real TLS server on a free port (`tests/fixtures/otlp-tls`).
+//! `OTEL_EXPORTER_OTLP_CERTIFICATE`, and refused without it; to a collector that asks for a client
+//! certificate, with the one of `OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE` and `_CLIENT_KEY`. The
+//! settings are given to [`OtlpTls::from_settings`] directly. The collector is a real TLS server on
+//! a free port (`tests/fixtures/otlp-tls`).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::telemetry::OtlpClient;
+use common::telemetry::{OtlpClient, OtlpTls};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{Request, Response};
@@ -27,24 +29,60 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
+fn certificates_of(name: &str) -> Vec<CertificateDer<'static>> {
+    CertificateDer::pem_file_iter(fixture(name))
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap()
+}
+
+/// The TLS files of the given settings (names as the OpenTelemetry settings spell them).
+fn tls(settings: &[(&str, &str)]) -> Result<OtlpTls, common::telemetry::OtlpClientError> {
+    OtlpTls::from_settings(|name| {
+        settings
+            .iter()
+            .find(|(setting, _)| *setting == name)
+            .map(|(_, file)| fixture(file).display().to_string())
+    })
+}
+
+/// The settings trusting the test collector's CA.
+const TRUSTING: (&str, &str) = ("OTEL_EXPORTER_OTLP_CERTIFICATE", "ca.pem");
+
 /// What the collector received: each request's path and the span names in its body.
 type Received = Arc<Mutex<Vec<(String, Vec<String>)>>>;
 
 /// An OTLP/HTTP collector over TLS on a free port; returns its port.
 async fn collector(received: Received) -> u16 {
-    let certificates = CertificateDer::pem_file_iter(fixture("collector.pem"))
-        .unwrap()
-        .collect::<Result<Vec<_>, _>>()
-        .unwrap();
+    collector_with(received, ClientCertificates::NotAsked).await
+}
+
+/// Whether the collector asks clients for a certificate (signed by `client-ca.pem`).
+enum ClientCertificates {
+    NotAsked,
+    Required,
+}
+
+async fn collector_with(received: Received, clients: ClientCertificates) -> u16 {
+    let certificates = certificates_of("collector.pem");
     let key = PrivateKeyDer::from_pem_file(fixture("collector.key")).unwrap();
-    let tls = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(certificates, key)
-    .unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .unwrap();
+    let config = match clients {
+        ClientCertificates::NotAsked => config.with_no_client_auth(),
+        ClientCertificates::Required => {
+            let mut roots = rustls::RootCertStore::empty();
+            roots.add_parsable_certificates(certificates_of("client-ca.pem"));
+            let verifier =
+                rustls::server::WebPkiClientVerifier::builder_with_provider(roots.into(), provider)
+                    .build()
+                    .unwrap();
+            config.with_client_cert_verifier(verifier)
+        }
+    };
+    let tls = config.with_single_cert(certificates, key).unwrap();
     let acceptor = TlsAcceptor::from(Arc::new(tls));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -111,7 +149,7 @@ async fn export_one(client: OtlpClient, port: u16, name: &'static str) -> bool {
 async fn spans_reach_a_collector_over_https_signed_by_the_configured_ca() {
     let received = Received::default();
     let port = collector(received.clone()).await;
-    let client = OtlpClient::new(Some(&fixture("ca.pem")), Duration::from_secs(5)).unwrap();
+    let client = OtlpClient::new(&tls(&[TRUSTING]).unwrap(), Duration::from_secs(5)).unwrap();
 
     assert!(export_one(client, port, "checkout").await);
 
@@ -126,7 +164,38 @@ async fn a_collector_whose_certificate_is_not_trusted_gets_nothing() {
     let received = Received::default();
     let port = collector(received.clone()).await;
     // Mozilla's roots only: the test CA is not among them.
-    let client = OtlpClient::new(None, Duration::from_secs(5)).unwrap();
+    let client = OtlpClient::new(&tls(&[]).unwrap(), Duration::from_secs(5)).unwrap();
+
+    assert!(!export_one(client, port, "checkout").await);
+
+    assert!(received.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_collector_asking_for_a_client_certificate_gets_the_configured_one() {
+    let received = Received::default();
+    let port = collector_with(received.clone(), ClientCertificates::Required).await;
+    let settings = tls(&[
+        TRUSTING,
+        ("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", "client.pem"),
+        ("OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", "client.key"),
+    ])
+    .unwrap();
+    let client = OtlpClient::new(&settings, Duration::from_secs(5)).unwrap();
+
+    assert!(export_one(client, port, "checkout").await);
+
+    assert_eq!(
+        *received.lock().unwrap(),
+        vec![("/v1/traces".to_owned(), vec!["checkout".to_owned()])]
+    );
+}
+
+#[tokio::test]
+async fn a_collector_asking_for_a_client_certificate_refuses_a_client_without_one() {
+    let received = Received::default();
+    let port = collector_with(received.clone(), ClientCertificates::Required).await;
+    let client = OtlpClient::new(&tls(&[TRUSTING]).unwrap(), Duration::from_secs(5)).unwrap();
 
     assert!(!export_one(client, port, "checkout").await);
 
@@ -135,11 +204,39 @@ async fn a_collector_whose_certificate_is_not_trusted_gets_nothing() {
 
 #[test]
 fn a_certificate_file_without_a_certificate_is_refused_with_its_path() {
-    let error = OtlpClient::new(Some(&fixture("README.md")), Duration::from_secs(5)).unwrap_err();
+    let settings = tls(&[("OTEL_EXPORTER_OTLP_CERTIFICATE", "README.md")]).unwrap();
+    let error = OtlpClient::new(&settings, Duration::from_secs(5)).unwrap_err();
 
     let message = error.to_string();
     assert!(
         message.contains("README.md") && message.contains("no PEM certificate"),
         "{message}"
+    );
+}
+
+#[test]
+fn a_key_file_without_a_key_is_refused_with_its_path() {
+    let settings = tls(&[
+        ("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", "client.pem"),
+        ("OTEL_EXPORTER_OTLP_CLIENT_KEY", "client.pem"),
+    ])
+    .unwrap();
+    let error = OtlpClient::new(&settings, Duration::from_secs(5)).unwrap_err();
+
+    let message = error.to_string();
+    assert!(
+        message.contains("key file") && message.contains("client.pem"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_client_certificate_without_its_key_is_refused_by_name() {
+    let error = tls(&[("OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE", "client.pem")]).unwrap_err();
+
+    assert_eq!(
+        error.to_string(),
+        "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE is set but OTEL_EXPORTER_OTLP_CLIENT_KEY is \
+         not: a client certificate needs both"
     );
 }
