@@ -493,6 +493,10 @@ cmd_up() {
     local running
     running=$(running_pids)
     [[ -z $running ]] || die "a fleet is still running ($(echo "$running" | tr '\n' ' ')); stop it with: scripts/fleet.sh stop"
+    # The records of an earlier fleet (a 2-instance one leaves auth#2.port) would make its
+    # instances look like this one's to kill/start/status.
+    rm -f "$RUN_DIR"/*.pid "$RUN_DIR"/*.port "$RUN_DIR"/*.metrics_port "$RUN_DIR"/*.bin \
+        "$RUN_DIR"/*.env "$RUN_DIR/instances"
     # Installs what is missing first: the checks below need python3, curl and nginx.
     infra install | sed 's/^/  /'
     port_free "$GATEWAY_PORT" || die "port $GATEWAY_PORT is in use; free it or set TICKETING_PORT"
