@@ -60,9 +60,15 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
     }
 }
 
-/// A resource id in the path (`/:id`), which must be a 24-hex ObjectId.
-#[derive(Debug, Clone, Copy)]
-pub struct IdPath(pub ObjectId);
+/// A resource id in the path (`/:id`), which must be a 24-hex ObjectId. Operations document it
+/// with `params(IdPath)`, so the rule is written once, here, where it is enforced.
+#[derive(Debug, Clone, Copy, utoipa::IntoParams)]
+#[into_params(names("id"), parameter_in = Path)]
+pub struct IdPath(
+    /// The resource's id, 24 hex digits
+    #[param(value_type = String)]
+    pub ObjectId,
+);
 
 impl<S: Send + Sync> FromRequestParts<S> for IdPath {
     type Rejection = ApiError;

@@ -9,7 +9,7 @@ use crate::store::orders::Orders;
 /// `DELETE /api/orders/:id`: the buyer gives the ticket up.
 #[utoipa::path(delete, path = "/api/orders/{id}", tag = super::TAG, operation_id = "cancelOrder",
     security(("session" = [])),
-    params(("id" = String, Path, description = "The order's id, 24 hex digits")),
+    params(IdPath),
     responses(
         (status = 204, description = "Cancelled (reason `cancelled by the buyer`); \
             `order.cancelled` is published"),

@@ -9,7 +9,7 @@ use crate::store::orders::Orders;
 /// `GET /api/orders/:id`: one of the caller's orders.
 #[utoipa::path(get, path = "/api/orders/{id}", tag = super::TAG, operation_id = "showOrder",
     security(("session" = [])),
-    params(("id" = String, Path, description = "The order's id, 24 hex digits")),
+    params(IdPath),
     responses(
         (status = 200, description = "The order", body = OrderView),
         (status = 400, description = "`Invalid id`", body = ErrorBody),

@@ -9,7 +9,7 @@ use crate::store::Tickets;
 
 /// `GET /api/tickets/:id`.
 #[utoipa::path(get, path = "/api/tickets/{id}", tag = super::TAG, operation_id = "showTicket",
-    params(("id" = String, Path, description = "The ticket's id, 24 hex digits")),
+    params(IdPath),
     responses(
         (status = 200, description = "The ticket", body = TicketView),
         (status = 400, description = "`Invalid id`", body = ErrorBody),

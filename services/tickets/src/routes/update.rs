@@ -9,7 +9,7 @@ use crate::store::Tickets;
 /// `PUT /api/tickets/:id`: the owner changes title and price while the ticket is not reserved.
 #[utoipa::path(put, path = "/api/tickets/{id}", tag = super::TAG, operation_id = "updateTicket",
     security(("session" = [])),
-    params(("id" = String, Path, description = "The ticket's id, 24 hex digits")),
+    params(IdPath),
     request_body = TicketInput,
     responses(
         (status = 200, description = "Changed; `ticket.updated` is published", body = TicketView),
