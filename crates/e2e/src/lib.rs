@@ -9,11 +9,18 @@ use serde_json::{Value, json};
 /// Every service of the fleet, in start-up order.
 pub use fleet::NAMES as SERVICES;
 
-/// The gateway of the fleet `scripts/fleet.sh --detach` started.
+/// The fleet under test, as `scripts/fleet.sh --detach` wrote it (`$FLEET_DIR/fleet.json`).
+pub fn fleet() -> fleet::State {
+    fleet::State::load(fleet::fleet_dir()).unwrap_or_else(|error| {
+        panic!(
+            "the fleet under test: {error} (run through scripts/test.sh, which starts the fleet)"
+        )
+    })
+}
+
+/// The gateway of the fleet under test.
 pub fn gateway() -> TestClient {
-    let url = std::env::var("GATEWAY_URL")
-        .expect("GATEWAY_URL: run through scripts/test.sh, which starts the fleet");
-    TestClient::new(url)
+    TestClient::new(fleet().gateway.url)
 }
 
 /// A person using the fleet: signed up with a fresh email, holding their session cookie.
@@ -141,8 +148,11 @@ pub async fn kept_charges_for(order_id: &str) -> Vec<Value> {
 
 /// The successful charges the Stripe mock holds for an order.
 pub async fn charges_for(order_id: &str) -> Vec<Value> {
-    let base =
-        std::env::var("STRIPE_API_BASE").expect("STRIPE_API_BASE of the fleet's Stripe mock");
+    let base = fleet()
+        .server("stripe")
+        .expect("the fleet's Stripe mock")
+        .url
+        .clone();
     let list: Value = reqwest::Client::new()
         .get(format!(
             "{}/v1/charges?limit=100",

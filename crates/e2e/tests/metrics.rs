@@ -18,8 +18,8 @@ struct Prometheus {
 
 impl Prometheus {
     fn of_the_fleet() -> Self {
-        let url = std::env::var("PROMETHEUS_URL").expect(
-            "PROMETHEUS_URL: the fleet runs Prometheus when it is installed (scripts/infra.sh install)",
+        let url = e2e::fleet().prometheus_url.expect(
+            "the fleet's Prometheus: the fleet runs it when it is installed (scripts/infra.sh install)",
         );
         Self {
             url,

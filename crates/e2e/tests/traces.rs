@@ -189,9 +189,7 @@ async fn a_purchase_and_an_expiry_are_one_trace_across_every_service() {
         "traceparent",
         format!("00-{trace_id}-{browser_span}-01").parse().unwrap(),
     );
-    let gateway = std::env::var("GATEWAY_URL")
-        .expect("GATEWAY_URL: run through scripts/test.sh, which starts the fleet");
-    let api = TestClient::with_headers(gateway, headers);
+    let api = TestClient::with_headers(e2e::fleet().gateway.url, headers);
 
     let seller = Person::sign_up(&api).await;
     let buyer = Person::sign_up(&api).await;

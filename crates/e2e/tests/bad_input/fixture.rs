@@ -52,30 +52,25 @@ pub struct Fixture {
 
 impl Fixture {
     pub async fn set_up() -> Fixture {
-        let url = std::env::var("GATEWAY_URL")
-            .expect("GATEWAY_URL: run through scripts/test.sh, which starts the fleet");
+        // The fleet's state (`$FLEET_DIR/fleet.json`, written by scripts/fleet.sh): the gateway,
+        // each service's first instance, to probe directly, and the session key.
+        let state = e2e::fleet();
+        let url = state.gateway.url.clone();
         let gateway = Target::from_url("gateway", &url);
-        // The fleet's state (`$FLEET_DIR/fleet.json`, written by scripts/fleet.sh): each
-        // service's first instance, to probe directly, and the session key.
-        let state = fleet::State::load(fleet::fleet_dir())
-            .map_err(|error| eprintln!("bad input sweep: {error}"))
-            .ok();
         let services: BTreeMap<String, Target> = fleet::NAMES
             .iter()
             .filter_map(|name| {
-                let instance = state.as_ref()?.first(name)?;
+                let instance = state.first(name)?;
                 Some((name.to_string(), Target::from_url(name, &instance.url)))
             })
             .collect();
         if services.is_empty() {
             eprintln!(
-                "bad input sweep: no fleet state: the services are not probed directly, only \
-                 through the gateway"
+                "bad input sweep: no service in the fleet's state: the services are not probed \
+                 directly, only through the gateway"
             );
         }
-        let jwt_key = state
-            .map(|state| state.jwt_key)
-            .filter(|key| !key.is_empty());
+        let jwt_key = Some(state.jwt_key).filter(|key| !key.is_empty());
         if jwt_key.is_none() {
             eprintln!(
                 "bad input sweep: no session key in the fleet's state: the forged-token cases \
