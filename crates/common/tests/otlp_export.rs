@@ -52,18 +52,14 @@ const TRUSTING: (&str, &str) = ("OTEL_EXPORTER_OTLP_CERTIFICATE", "ca.pem");
 /// What the collector received: each request's path and the span names in its body.
 type Received = Arc<Mutex<Vec<(String, Vec<String>)>>>;
 
-/// An OTLP/HTTP collector over TLS on a free port; returns its port.
-async fn collector(received: Received) -> u16 {
-    collector_with(received, ClientCertificates::NotAsked).await
-}
-
 /// Whether the collector asks clients for a certificate (signed by `client-ca.pem`).
 enum ClientCertificates {
     NotAsked,
     Required,
 }
 
-async fn collector_with(received: Received, clients: ClientCertificates) -> u16 {
+/// An OTLP/HTTP collector over TLS on a free port; returns its port.
+async fn collector(received: Received, clients: ClientCertificates) -> u16 {
     let certificates = certificates_of("collector.pem");
     let key = PrivateKeyDer::from_pem_file(fixture("collector.key")).unwrap();
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -145,61 +141,57 @@ async fn export_one(client: OtlpClient, port: u16, name: &'static str) -> bool {
     .unwrap()
 }
 
+/// Exports one span named `checkout` with the exporter of `settings` to a collector asking
+/// `clients` for certificates: whether the export succeeded, and what the collector received.
+async fn export_checkout(
+    clients: ClientCertificates,
+    settings: &[(&str, &str)],
+) -> (bool, Vec<(String, Vec<String>)>) {
+    let received = Received::default();
+    let port = collector(received.clone(), clients).await;
+    let client = OtlpClient::new(&tls(settings).unwrap(), Duration::from_secs(5)).unwrap();
+    let exported = export_one(client, port, "checkout").await;
+    let received = received.lock().unwrap().clone();
+    (exported, received)
+}
+
+/// What the collector receives of a successful export.
+fn the_checkout_span() -> Vec<(String, Vec<String>)> {
+    vec![("/v1/traces".to_owned(), vec!["checkout".to_owned()])]
+}
+
 #[tokio::test]
 async fn spans_reach_a_collector_over_https_signed_by_the_configured_ca() {
-    let received = Received::default();
-    let port = collector(received.clone()).await;
-    let client = OtlpClient::new(&tls(&[TRUSTING]).unwrap(), Duration::from_secs(5)).unwrap();
+    let outcome = export_checkout(ClientCertificates::NotAsked, &[TRUSTING]).await;
 
-    assert!(export_one(client, port, "checkout").await);
-
-    assert_eq!(
-        *received.lock().unwrap(),
-        vec![("/v1/traces".to_owned(), vec!["checkout".to_owned()])]
-    );
+    assert_eq!(outcome, (true, the_checkout_span()));
 }
 
 #[tokio::test]
 async fn a_collector_whose_certificate_is_not_trusted_gets_nothing() {
-    let received = Received::default();
-    let port = collector(received.clone()).await;
     // Mozilla's roots only: the test CA is not among them.
-    let client = OtlpClient::new(&tls(&[]).unwrap(), Duration::from_secs(5)).unwrap();
+    let outcome = export_checkout(ClientCertificates::NotAsked, &[]).await;
 
-    assert!(!export_one(client, port, "checkout").await);
-
-    assert!(received.lock().unwrap().is_empty());
+    assert_eq!(outcome, (false, vec![]));
 }
 
 #[tokio::test]
 async fn a_collector_asking_for_a_client_certificate_gets_the_configured_one() {
-    let received = Received::default();
-    let port = collector_with(received.clone(), ClientCertificates::Required).await;
-    let settings = tls(&[
+    let settings = [
         TRUSTING,
         ("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", "client.pem"),
         ("OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", "client.key"),
-    ])
-    .unwrap();
-    let client = OtlpClient::new(&settings, Duration::from_secs(5)).unwrap();
+    ];
+    let outcome = export_checkout(ClientCertificates::Required, &settings).await;
 
-    assert!(export_one(client, port, "checkout").await);
-
-    assert_eq!(
-        *received.lock().unwrap(),
-        vec![("/v1/traces".to_owned(), vec!["checkout".to_owned()])]
-    );
+    assert_eq!(outcome, (true, the_checkout_span()));
 }
 
 #[tokio::test]
 async fn a_collector_asking_for_a_client_certificate_refuses_a_client_without_one() {
-    let received = Received::default();
-    let port = collector_with(received.clone(), ClientCertificates::Required).await;
-    let client = OtlpClient::new(&tls(&[TRUSTING]).unwrap(), Duration::from_secs(5)).unwrap();
+    let outcome = export_checkout(ClientCertificates::Required, &[TRUSTING]).await;
 
-    assert!(!export_one(client, port, "checkout").await);
-
-    assert!(received.lock().unwrap().is_empty());
+    assert_eq!(outcome, (false, vec![]));
 }
 
 #[test]
