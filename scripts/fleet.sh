@@ -55,15 +55,11 @@ REPO_ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
 FLEET_DIR=${FLEET_DIR:-$REPO_ROOT/target/fleet}
 mkdir -p "$FLEET_DIR"
 FLEET_DIR=$(cd "$FLEET_DIR" && pwd)
-LOG_DIR=$FLEET_DIR/logs
 RUN_DIR=$FLEET_DIR/run
-NGX_DIR=$FLEET_DIR/nginx
 ENV_FILE=$FLEET_DIR/env.sh
 INFRA_DIR_FLEET=${FLEET_INFRA_DIR:-$FLEET_DIR/infra}
 GATEWAY_PORT=${TICKETING_PORT:-8080}
 PROFILE=${FLEET_PROFILE:-local}
-READY_TIMEOUT=${FLEET_READY_TIMEOUT:-120}
-STOP_GRACE=${FLEET_STOP_GRACE:-10}
 REPLICAS=${FLEET_REPLICAS:-1}
 JWT_KEY_FILE=$FLEET_DIR/jwt_key
 
@@ -74,8 +70,6 @@ die() {
     printf 'fleet: error: %s\n' "$*" >&2
     exit 1
 }
-now_ms() { date +%s%3N; }
-elapsed() { awk -v a="$1" -v b="$(now_ms)" 'BEGIN { printf "%.1fs", (b - a) / 1000 }'; }
 read_file() { if [[ -s $1 ]]; then cat "$1"; fi; }
 infra() { INFRA_DIR=$INFRA_DIR_FLEET "$SCRIPT_DIR/infra.sh" "$@"; }
 # One value of the infra's env.sh (lines `export NAME=value` or `export NAME='value'`).
@@ -120,12 +114,6 @@ discover_instances() {
     done
 }
 
-instances_of() {
-    local inst
-    for inst in "${INSTANCES[@]}"; do [[ ${inst%%#*} == "$1" ]] && echo "$inst"; done
-    return 0
-}
-
 # ---------------------------------------------------------------------------------------------
 # build
 # ---------------------------------------------------------------------------------------------
@@ -149,7 +137,7 @@ build_services() {
             local s
             say "building ($PROFILE): ${SERVICES[*]} fleet"
             # One cargo call, so shared crates are built once; the fleet's own binary (crates/fleet)
-            # renders the gateway's config.
+            # starts and stops the rest.
             for s in "${SERVICES[@]}" fleet; do flags+=(--bin "$s"); done
             (cd "$REPO_ROOT" && cargo build "${flags[@]}") || die "cargo build failed"
         fi
@@ -166,21 +154,6 @@ build_services() {
 
 pid_alive() { [[ -n $1 ]] && kill -0 "$1" 2>/dev/null; }
 
-# Prints N free loopback ports (all sockets held open together so none repeats), never the
-# gateway's port.
-free_ports() {
-    python3 - "$1" "$GATEWAY_PORT" <<'EOF'
-import socket, sys
-n, avoid = int(sys.argv[1]), sys.argv[2]
-socks, out = [], []
-while len(out) < n:
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
-    p = str(s.getsockname()[1])
-    if p != avoid: out.append(p)
-print(" ".join(out))
-EOF
-}
-
 port_free() {
     python3 -c 'import socket,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1])))' "$1" 2>/dev/null
 }
@@ -194,246 +167,17 @@ fleet_jwt_key() {
     cat "$JWT_KEY_FILE"
 }
 
-# The environment of one service: the contract's settings, pointed at the fleet's infra.
-service_env() {
-    local name=$1 port=$2 metrics_port=$3
-    # BIND_ADDRESS: only the gateway (and this machine) reaches the services, as in Kubernetes.
-    SVC_ENV=(PORT="$port" METRICS_PORT="$metrics_port" BIND_ADDRESS=127.0.0.1 JWT_KEY="$JWT" NATS_URL="$I_NATS_URL" COOKIE_SECURE=false)
-    case $name in
-    auth | tickets | orders | payments)
-        # Each owning service has a database server of its own, as in Kubernetes.
-        SVC_ENV+=(MONGO_URL="mongodb://127.0.0.1:$(infra_var "${name^^}_MONGO_PORT")/$name?directConnection=true")
-        ;;
-    esac
-    case $name in
-    payments)
-        # With the user's STRIPE_KEY: the real Stripe (their STRIPE_API_BASE, if any, passes through).
-        if [[ -z ${STRIPE_KEY:-} ]]; then
-            SVC_ENV+=(STRIPE_KEY=sk_test_mock STRIPE_API_BASE="$I_STRIPE_API_BASE")
-        fi
-        ;;
-    expiration) SVC_ENV+=(REDIS_URL="$I_REDIS_URL") ;;
-    client) SVC_ENV+=(API_URL="http://127.0.0.1:$GATEWAY_PORT") ;;
-    esac
-}
-
-# setsid: a Ctrl-C in the terminal reaches only this script, which then stops everything in
-# order (gateway, services, infra) instead of every process dying at once.
-# The binary and the whole environment are recorded (the environment readable by the owner only:
-# it holds the keys) so that `start SERVICE` runs it again exactly as it ran.
-start_service() {
-    local name=$1 port=$2 metrics_port=$3 log=$LOG_DIR/$1.log service=${1%%#*}
-    service_env "$service" "$port" "$metrics_port"
-    : >"$log"
-    echo "$BIN_DIR/$service" >"$RUN_DIR/$name.bin"
-    (umask 077 && env "${SVC_ENV[@]}" env -0 >"$RUN_DIR/$name.env")
-    setsid env "${SVC_ENV[@]}" "$BIN_DIR/$service" >>"$log" 2>&1 </dev/null &
-    echo $! >"$RUN_DIR/$name.pid"
-    echo "$port" >"$RUN_DIR/$name.port"
-    echo "$metrics_port" >"$RUN_DIR/$name.metrics_port"
-    say "started $name (pid $!, port $port, metrics port $metrics_port, log ${log#"$REPO_ROOT"/})"
-}
-
-log_tail() {
-    printf -- '----- last lines of %s -----\n' "${1#"$REPO_ROOT"/}" >&2
-    tail -n 30 "$1" >&2 || true
-    printf -- '-----\n' >&2
-}
-
-# Waits for every service's GET /readyz to answer 200; fails fast when one exits.
-wait_services() {
-    local -a pending=("${INSTANCES[@]}")
-    local deadline=$((SECONDS + READY_TIMEOUT)) t0 name pid port
-    t0=$(now_ms)
-    # (no word "ready" in progress lines: callers wait for the one `ready:` line)
-    say "waiting for the health checks of: ${pending[*]}"
-    while [[ ${#pending[@]} -gt 0 ]]; do
-        local -a still=()
-        for name in "${pending[@]}"; do
-            pid=$(read_file "$RUN_DIR/$name.pid")
-            port=$(read_file "$RUN_DIR/$name.port")
-            if ! pid_alive "$pid"; then
-                log_tail "$LOG_DIR/$name.log"
-                die "$name exited during startup"
-            fi
-            if curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$port/readyz"; then
-                say "$name is up on 127.0.0.1:$port ($(elapsed "$t0"))"
-            else
-                still+=("$name")
-            fi
-        done
-        pending=(${still[@]+"${still[@]}"})
-        [[ ${#pending[@]} -eq 0 ]] && break
-        if ((SECONDS >= deadline)); then
-            for name in "${pending[@]}"; do
-                port=$(read_file "$RUN_DIR/$name.port")
-                say "$name: /readyz answered: $(curl -s --max-time 2 -w ' (HTTP %{http_code})' \
-                    "http://127.0.0.1:$port/readyz" 2>/dev/null || echo 'nothing')"
-                log_tail "$LOG_DIR/$name.log"
-            done
-            die "not up after ${READY_TIMEOUT}s: ${pending[*]}"
-        fi
-        sleep 0.2
-    done
-}
-
-# Stops the processes named by the given pid files: SIGTERM, then SIGKILL after the grace period.
-stop_pidfiles() {
-    local f pid
-    local -a pids=() files=()
-    for f in "$@"; do
-        [[ -f $f ]] || continue
-        pid=$(read_file "$f")
-        if pid_alive "$pid"; then
-            kill -TERM "$pid" 2>/dev/null || true
-            pids+=("$pid")
-            files+=("$f")
-        else
-            rm -f "$f"
-        fi
-    done
-    local i deadline=$((SECONDS + STOP_GRACE))
-    for i in "${!pids[@]}"; do
-        while pid_alive "${pids[$i]}" && ((SECONDS < deadline)); do sleep 0.1; done
-        if pid_alive "${pids[$i]}"; then
-            say "$(basename "${files[$i]}" .pid) ignored SIGTERM for ${STOP_GRACE}s; SIGKILL"
-            kill -KILL "${pids[$i]}" 2>/dev/null || true
-        fi
-        while pid_alive "${pids[$i]}"; do sleep 0.05; done
-        rm -f "${files[$i]}"
-        say "stopped $(basename "${files[$i]}" .pid) (pid ${pids[$i]})"
-    done
-}
-
-# ---------------------------------------------------------------------------------------------
-# gateway
-# ---------------------------------------------------------------------------------------------
-
-nginx_bin() { command -v nginx || echo /usr/sbin/nginx; }
-
-# The config comes from the fleet's description (crates/fleet) through infra/local/nginx.conf.j2:
-# the ingress's routes, each to its service's instances.
-write_nginx_conf() {
-    local conf=$NGX_DIR/nginx.conf s inst ports
-    local -a args=(--port "$GATEWAY_PORT" --nginx-dir "$NGX_DIR" --log-dir "$LOG_DIR"
-        --sign-in-rate "${GATEWAY_SIGN_IN_RATE:-20}")
-    mkdir -p "$NGX_DIR/tmp"
-    [[ ${FLEET_ACCESS_LOG:-0} == 1 ]] && args+=(--access-log)
-    # As root the workers would switch to `nobody`, who cannot write our temp dirs.
-    [[ $(id -u) -eq 0 ]] && args+=(--user root)
-    for s in ${SERVICES[@]+"${SERVICES[@]}"}; do
-        ports=""
-        for inst in $(instances_of "$s"); do ports+="${ports:+,}$(read_file "$RUN_DIR/$inst.port")"; done
-        args+=(--instances "$s=$ports")
-    done
-    "$BIN_DIR/fleet" gateway-config "${args[@]}" >"$conf.tmp" || die "fleet gateway-config failed"
-    mv "$conf.tmp" "$conf"
-}
-
-start_gateway() {
-    local nginx conf=$NGX_DIR/nginx.conf code=000
-    nginx=$(nginx_bin)
-    [[ -x $nginx ]] || die "nginx not found (scripts/infra.sh install installs it)"
-    write_nginx_conf
-    "$nginx" -t -q -p "$NGX_DIR" -c "$conf" -e "$LOG_DIR/gateway-error.log" ||
-        die "the generated gateway config is invalid: $conf"
-    : >"$LOG_DIR/gateway.log"
-    : >"$LOG_DIR/gateway-error.log"
-    setsid "$nginx" -p "$NGX_DIR" -c "$conf" -e "$LOG_DIR/gateway-error.log" </dev/null \
-        >>"$LOG_DIR/gateway.log" 2>&1 &
-    echo $! >"$RUN_DIR/gateway.pid"
-    echo "$GATEWAY_PORT" >"$RUN_DIR/gateway.port"
-    local deadline=$((SECONDS + 20))
-    while [[ $code == 000 ]]; do
-        if ! pid_alive "$(read_file "$RUN_DIR/gateway.pid")"; then
-            log_tail "$LOG_DIR/gateway.log"
-            log_tail "$LOG_DIR/gateway-error.log"
-            die "the gateway (nginx) exited during startup"
-        fi
-        ((SECONDS < deadline)) || die "the gateway does not answer on port $GATEWAY_PORT"
-        sleep 0.1
-        code=$(curl -s -o /dev/null --max-time 2 -w '%{http_code}' \
-            "http://127.0.0.1:$GATEWAY_PORT/api/users/currentuser" || true)
-    done
-    say "gateway (nginx) on port $GATEWAY_PORT, config ${conf#"$REPO_ROOT"/}"
-}
-
-# ---------------------------------------------------------------------------------------------
-# prometheus
-# ---------------------------------------------------------------------------------------------
-
-PROM_DIR=$FLEET_DIR/prometheus
-
-# The checked-in configuration and alert rules (infra/prometheus), and the services' metrics
-# addresses as file-based service discovery (the `job` label of each is the service's name).
-write_prometheus_conf() {
-    local s sep=""
-    cp "$REPO_ROOT/infra/prometheus/prometheus.yml" "$REPO_ROOT/infra/prometheus/alerts.yml" "$PROM_DIR/"
-    {
-        echo "["
-        for s in "${INSTANCES[@]}"; do
-            printf '%s  {"targets": ["127.0.0.1:%s"], "labels": {"job": "%s"}}\n' \
-                "$sep" "$(read_file "$RUN_DIR/$s.metrics_port")" "${s%%#*}"
-            sep=","
-        done
-        echo "]"
-    } >"$PROM_DIR/targets.json"
-}
-
-# Starts Prometheus when it is installed; never fails the fleet (it is a window on it, not part).
-start_prometheus() {
-    rm -f "$RUN_DIR/prometheus.port"
-    if [[ ${FLEET_PROMETHEUS:-1} == 0 ]]; then
-        say "FLEET_PROMETHEUS=0: no Prometheus"
-        return 0
-    fi
-    local prometheus port
-    prometheus=$(command -v prometheus || true)
-    if [[ -z $prometheus ]]; then
-        say "prometheus is not installed (apt-get install prometheus): no metrics are collected"
-        return 0
-    fi
-    port=${FLEET_PROMETHEUS_PORT:-$(free_ports 1)}
-    # A fresh database per fleet: the series of an earlier fleet's ports would still answer.
-    rm -rf "$PROM_DIR/data"
-    mkdir -p "$PROM_DIR/data"
-    write_prometheus_conf
-    : >"$LOG_DIR/prometheus.log"
-    setsid "$prometheus" --config.file="$PROM_DIR/prometheus.yml" \
-        --storage.tsdb.path="$PROM_DIR/data" --storage.tsdb.retention.time=1d \
-        --web.listen-address="127.0.0.1:$port" </dev/null >>"$LOG_DIR/prometheus.log" 2>&1 &
-    echo $! >"$RUN_DIR/prometheus.pid"
-    local deadline=$((SECONDS + 30))
-    until curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$port/-/ready"; do
-        if ! pid_alive "$(read_file "$RUN_DIR/prometheus.pid")" || ((SECONDS >= deadline)); then
-            log_tail "$LOG_DIR/prometheus.log"
-            stop_pidfiles "$RUN_DIR/prometheus.pid"
-            say "prometheus did not start; the fleet runs without it"
-            return 0
-        fi
-        sleep 0.2
-    done
-    echo "$port" >"$RUN_DIR/prometheus.port"
-    say "prometheus: http://127.0.0.1:$port (scraping ${SERVICES[*]} every 5 s; alerts: /alerts)"
-}
-
 # ---------------------------------------------------------------------------------------------
 # commands
 # ---------------------------------------------------------------------------------------------
 
-# The fleet's state, written by the fleet binary (crates/fleet) from the run dir and the infra's
-# infra.json: $FLEET_DIR/fleet.json for programs (fleet::State: the benchmark and the tests read
-# it) and env.sh, the same to source. The session key is kept from the state already there when
-# this shell does not know it (an infra restart).
-write_env() {
-    JWT_KEY=${JWT:-} "$(fleet_bin)" state --dir "$FLEET_DIR" --infra-dir "$INFRA_DIR_FLEET" \
-        --gateway-port "$(read_file "$RUN_DIR/gateway.port")" || die "fleet state failed"
-}
-
-# After an infra server was started again: its pid in the state.
+# After an infra server was started again: its pid in the fleet's state (fleet.json and env.sh,
+# written by the fleet binary from the run dir and the infra's infra.json). The session key is
+# kept from the state already there.
 refresh_env() {
     [[ -f $ENV_FILE ]] || return 0
-    write_env
+    "$(fleet_bin)" state --dir "$FLEET_DIR" --infra-dir "$INFRA_DIR_FLEET" \
+        --gateway-port "$(read_file "$RUN_DIR/gateway.port")" || die "fleet state failed"
 }
 
 # The fleet binary this fleet was started with.
@@ -444,17 +188,16 @@ fleet_bin() {
     echo "$bin"
 }
 
-# Everything this fleet may have started: services, gateway, infra (unless $1 is --keep-infra).
-# Safe to call repeatedly.
+# Everything this fleet may have started: the gateway, Prometheus and the services (the fleet
+# binary it was started with stops them), then the infra (unless $1 is --keep-infra). Safe to call
+# repeatedly.
 stop_all() {
     trap '' INT TERM # a second Ctrl-C must not cut the shutdown short
-    local -a files=()
-    local f
-    for f in "$RUN_DIR"/*.pid; do
-        case $(basename "$f") in gateway.pid | prometheus.pid) ;; *) files+=("$f") ;; esac
-    done
-    stop_pidfiles "$RUN_DIR/gateway.pid" "$RUN_DIR/prometheus.pid"
-    stop_pidfiles ${files[@]+"${files[@]}"}
+    local bin
+    bin=$(read_file "$RUN_DIR/fleet.bin")
+    if [[ -x $bin ]]; then
+        "$bin" stop --dir "$FLEET_DIR" || true
+    fi
     [[ ${1:-} == --keep-infra ]] || infra stop | sed 's/^/  /' || true
     rm -f "$ENV_FILE" "$FLEET_DIR/fleet.json" "$RUN_DIR"/*.env "$RUN_DIR/instances"
 }
@@ -489,7 +232,7 @@ cmd_up() {
         *) die "unknown argument '$arg' (usage: scripts/fleet.sh [--detach] | stop | status | kill|start|restart SERVICE | infra ARGS; see --help)" ;;
         esac
     done
-    mkdir -p "$LOG_DIR" "$RUN_DIR" "$NGX_DIR"
+    mkdir -p "$RUN_DIR"
     local running
     running=$(running_pids)
     [[ -z $running ]] || die "a fleet is still running ($(echo "$running" | tr '\n' ' ')); stop it with: scripts/fleet.sh stop"
@@ -513,78 +256,42 @@ cmd_up() {
 
     say "starting the infra servers (${INFRA_DIR_FLEET#"$REPO_ROOT"/})"
     infra start | sed 's/^/  /'
-    # The infra's URLs under names of our own: the caller's NATS_URL, STRIPE_API_BASE, ... stay
-    # untouched in the environment the services inherit.
-    I_NATS_URL=$(infra_var NATS_URL)
-    I_REDIS_URL=$(infra_var REDIS_URL)
-    I_STRIPE_API_BASE=$(infra_var STRIPE_API_BASE)
-
     JWT=${JWT_KEY:-$(fleet_jwt_key)}
     [[ -n ${JWT_KEY:-} ]] || say "JWT_KEY is not set: using this fleet's own random key (${JWT_KEY_FILE#"$REPO_ROOT"/})"
     if [[ -n ${STRIPE_KEY:-} ]]; then
         say "STRIPE_KEY is set: payments charges through the real Stripe API"
     else
-        say "payments charges through the local Stripe mock ($I_STRIPE_API_BASE)"
+        say "payments charges through the local Stripe mock ($(infra_var STRIPE_API_BASE))"
     fi
 
     build_services
     echo "$BIN_DIR/fleet" >"$RUN_DIR/fleet.bin"
-    if [[ ${#SERVICES[@]} -gt 0 ]]; then
-        # An API port and a metrics port per instance.
-        local -a ports
-        read -r -a ports <<<"$(free_ports $((2 * ${#INSTANCES[@]})))"
-        local i n=${#INSTANCES[@]}
-        echo "${INSTANCES[*]}" >"$RUN_DIR/instances"
-        for i in "${!INSTANCES[@]}"; do
-            start_service "${INSTANCES[$i]}" "${ports[$i]}" "${ports[$((n + i))]}"
-        done
-        wait_services
-    fi
-    start_gateway
-    start_prometheus
-    write_env
-    echo "ready: http://localhost:$GATEWAY_PORT"
-
+    # The fleet binary (crates/fleet) starts the services, the gateway and Prometheus, records
+    # each start in $RUN_DIR and writes the state; it prints the `ready:` line.
+    local -a up=(up --dir "$FLEET_DIR" --infra-dir "$INFRA_DIR_FLEET" --bin-dir "$BIN_DIR"
+        --repo "$REPO_ROOT" --gateway-port "$GATEWAY_PORT")
+    local inst
+    for inst in ${INSTANCES[@]+"${INSTANCES[@]}"}; do up+=(--instance "$inst"); done
     if [[ $detach -eq 1 ]]; then
+        JWT_KEY=$JWT "$BIN_DIR/fleet" "${up[@]}" --detach || die "the fleet did not start"
         CLEANUP=0
         echo detached >"$RUN_DIR/mode"
         say "detached; stop it with: scripts/fleet.sh stop (env: ${ENV_FILE#"$REPO_ROOT"/})"
         return 0
     fi
-    say "running; Ctrl-C stops everything"
-    watch_children
-}
-
-# Foreground: any service or the gateway exiting ends the fleet (with that process's log).
-watch_children() {
-    local pid name f rc
-    while true; do
-        pid="" rc=0
-        wait -n -p pid || rc=$?
-        if [[ -z $pid ]]; then
-            [[ $rc -eq 127 ]] && die "no fleet process is left to watch"
-            continue
-        fi
-        name=unknown
-        for f in "$RUN_DIR"/*.pid; do
-            [[ $(read_file "$f") == "$pid" ]] && name=$(basename "$f" .pid)
-        done
-        if [[ $name == prometheus ]]; then
-            log_tail "$LOG_DIR/prometheus.log"
-            rm -f "$RUN_DIR/prometheus.pid"
-            say "prometheus (pid $pid) exited; the fleet runs on without it"
-            continue
-        elif [[ $name == gateway ]]; then
-            log_tail "$LOG_DIR/gateway.log"
-            log_tail "$LOG_DIR/gateway-error.log"
-        elif [[ $name != unknown ]]; then
-            log_tail "$LOG_DIR/$name.log"
-        else
-            continue # some helper child (not a service)
-        fi
-        rm -f "$RUN_DIR/$name.pid"
-        die "$name (pid $pid) exited unexpectedly"
+    # Watched by the fleet binary until a process exits or it is told to stop; it stops what it
+    # started, this script's exit the infra. In the background, so that a signal to this script is
+    # passed on at once (a trap would wait for a foreground command to end).
+    JWT_KEY=$JWT "$BIN_DIR/fleet" "${up[@]}" &
+    local fleet_pid=$! rc=0 signalled=""
+    trap 'signalled=130; kill -TERM "$fleet_pid" 2>/dev/null || true' INT
+    trap 'signalled=143; kill -TERM "$fleet_pid" 2>/dev/null || true' TERM
+    wait "$fleet_pid" || rc=$?
+    while pid_alive "$fleet_pid"; do
+        rc=0
+        wait "$fleet_pid" || rc=$?
     done
+    exit "${signalled:-$rc}"
 }
 
 # The infra dir the fleet was started with, so later commands need no FLEET_INFRA_DIR again.

@@ -1,11 +1,13 @@
 //! The fleet, described once: each service's binary, the gateway routes it owns, how to tell it is
-//! ready, and the servers it needs, in start-up order. The local gateway's nginx config
-//! (`fleet gateway-config`, called by `scripts/fleet.sh`) and `docs/fleet.json` (read by the
-//! offline deployment validation, `scripts/deploy_crossref.py`) are made from it; the tests check
-//! that the Kubernetes ingress routes as it says. A running fleet's state (`$FLEET_DIR/fleet.json`:
+//! ready, and the servers it needs, in start-up order. The local fleet is started from it
+//! ([`launch`]: the instances, the gateway with its nginx config, Prometheus; `scripts/fleet.sh`
+//! calls `fleet up` once the infra runs and the binaries are built), and `docs/fleet.json` (read
+//! by the offline deployment validation, `scripts/deploy_crossref.py`) is made from it; the tests
+//! check that the Kubernetes ingress routes as it says. A running fleet's state (`$FLEET_DIR/fleet.json`:
 //! each instance's URL, pid, log and metrics port, the gateway, the infra servers) is [`State`].
 
 pub mod gateway;
+pub mod launch;
 mod state;
 mod supervisor;
 

@@ -1,13 +1,13 @@
 //! `fleet`: the fleet's description at work.
 //!
-//! - `fleet gateway-config --port P --nginx-dir D --log-dir L --instances auth=PORT[,PORT...] ...`
-//!   prints the local gateway's nginx config (scripts/fleet.sh writes it to
-//!   `$FLEET_DIR/nginx/nginx.conf`);
 //! - `fleet describe [--write]` prints `docs/fleet.json`, or writes it;
 //! - `fleet state --dir DIR --infra-dir DIR --gateway-port P` writes the running
-//!   fleet's state (`DIR/fleet.json`, read by `fleet::State::load`) from scripts/fleet.sh's run
+//!   fleet's state again (`DIR/fleet.json`, read by `fleet::State::load`) from its run
 //!   directory (and env.sh, the same for people); the session key comes from `JWT_KEY`, else from
 //!   the state already there;
+//! - `fleet up --dir DIR --infra-dir DIR --bin-dir DIR --repo DIR --gateway-port P --instance auth
+//!   ... [--detach]` starts the fleet on the infra scripts/infra.sh started (scripts/fleet.sh
+//!   comes here once it has built the binaries), and `fleet stop --dir DIR` stops it;
 //! - `fleet kill|start|restart INSTANCE --dir DIR`: one instance of a detached fleet (SIGKILL; start
 //!   again as first started, waiting for its readiness; graceful stop, then start);
 //!   `fleet status --dir DIR`: what runs.
@@ -16,10 +16,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use fleet::gateway;
 
 #[derive(Parser)]
-#[command(about = "The fleet's description: the local gateway's config, docs/fleet.json")]
+#[command(about = "The fleet described once: starts and stops it locally, writes docs/fleet.json")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -27,8 +26,6 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Prints the local gateway's nginx config.
-    GatewayConfig(GatewayArgs),
     /// Prints docs/fleet.json as the description makes it (--write: writes it).
     Describe {
         #[arg(long)]
@@ -42,6 +39,14 @@ enum Command {
     Start(InstanceArgs),
     /// Graceful stop (SIGTERM, SIGKILL after FLEET_STOP_GRACE), then start.
     Restart(InstanceArgs),
+    /// Starts every instance, the gateway and Prometheus on the infra scripts/infra.sh started,
+    /// writes the state and prints `ready: URL`; then watches them (or, --detach, leaves them).
+    Up(UpArgs),
+    /// Stops what the fleet in DIR started (gateway and Prometheus first, then the instances).
+    Stop {
+        #[arg(long)]
+        dir: PathBuf,
+    },
     /// What runs: the gateway, Prometheus, each instance.
     Status {
         #[arg(long)]
@@ -70,29 +75,66 @@ async fn start(args: &InstanceArgs, restart: bool) -> Result<(), fleet::Supervis
     Ok(())
 }
 
-/// kill | start | restart, saying what was done as scripts/fleet.sh did.
-fn supervise(command: Command) -> Result<(), fleet::SuperviseError> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    runtime.block_on(async {
-        match command {
-            Command::Kill(args) => {
-                match fleet::Supervisor::of(&args.dir)
-                    .kill(&args.instance)
-                    .await?
-                {
-                    Some(pid) => println!("fleet: killed {} (pid {pid}, SIGKILL)", args.instance),
-                    None => println!("fleet: {} does not run", args.instance),
-                }
-            }
-            Command::Start(args) => start(&args, false).await?,
-            Command::Restart(args) => start(&args, true).await?,
-            _ => unreachable!("not a supervising command"),
+#[derive(clap::Args)]
+struct UpArgs {
+    /// The fleet's directory ($FLEET_DIR).
+    #[arg(long)]
+    dir: PathBuf,
+    /// The directory of its infra servers (scripts/infra.sh's INFRA_DIR).
+    #[arg(long)]
+    infra_dir: PathBuf,
+    /// Where the services' binaries are.
+    #[arg(long)]
+    bin_dir: PathBuf,
+    /// The repository (for Prometheus's configuration).
+    #[arg(long)]
+    repo: PathBuf,
+    #[arg(long)]
+    gateway_port: u16,
+    /// The instances, in start-up order: SERVICE for the first, SERVICE#i for the i-th.
+    #[arg(long = "instance")]
+    instances: Vec<String>,
+    /// Exit once ready and leave the fleet running.
+    #[arg(long)]
+    detach: bool,
+}
+
+/// The commands that start and stop processes: up and stop (the fleet), kill, start and restart
+/// (one instance), saying what was done. Returns the exit code.
+async fn supervise(command: Command) -> Result<u8, fleet::SuperviseError> {
+    match command {
+        Command::Up(args) => {
+            let launch = fleet::launch::Launch {
+                dir: args.dir,
+                infra_dir: args.infra_dir,
+                bin_dir: args.bin_dir,
+                repo: args.repo,
+                gateway_port: args.gateway_port,
+                instances: args.instances,
+                // scripts/fleet.sh sets it.
+                jwt_key: std::env::var("JWT_KEY").unwrap_or_default(),
+            };
+            return fleet::launch::up(launch, args.detach).await;
         }
-        Ok(())
-    })
+        Command::Stop { dir } => {
+            let grace = fleet::Supervisor::of(&dir).stop_grace;
+            let names = fleet::launch::recorded(&dir);
+            fleet::launch::stop(&dir, &names, grace).await?;
+        }
+        Command::Kill(args) => {
+            match fleet::Supervisor::of(&args.dir)
+                .kill(&args.instance)
+                .await?
+            {
+                Some(pid) => println!("fleet: killed {} (pid {pid}, SIGKILL)", args.instance),
+                None => println!("fleet: {} does not run", args.instance),
+            }
+        }
+        Command::Start(args) => start(&args, false).await?,
+        Command::Restart(args) => start(&args, true).await?,
+        _ => unreachable!("not a supervising command"),
+    }
+    Ok(0)
 }
 
 #[derive(clap::Args)]
@@ -115,64 +157,8 @@ fn write_state(args: StateArgs) -> Result<(), fleet::StateError> {
     fleet::State::from_run_dir(&args.dir, &args.infra_dir, args.gateway_port, jwt_key)?.save()
 }
 
-#[derive(clap::Args)]
-struct GatewayArgs {
-    /// Port the gateway listens on (127.0.0.1, and [::1] where IPv6 exists).
-    #[arg(long)]
-    port: u16,
-    /// Directory of nginx's pid file and temporary files.
-    #[arg(long)]
-    nginx_dir: String,
-    /// Directory of the gateway's logs.
-    #[arg(long)]
-    log_dir: String,
-    /// Write the access log (gateway-access.log in the log directory).
-    #[arg(long)]
-    access_log: bool,
-    /// The user nginx's workers run as.
-    #[arg(long)]
-    user: Option<String>,
-    /// Sign-ins + sign-ups per second per client address.
-    #[arg(long, default_value_t = 20)]
-    sign_in_rate: u32,
-    /// A running service and the ports of its instances on 127.0.0.1: SERVICE=PORT[,PORT...]
-    /// (one per service; a route whose service is not given answers 404).
-    #[arg(long = "instances", value_parser = parse_instances)]
-    instances: Vec<(&'static fleet::Service, Vec<u16>)>,
-}
-
-fn parse_instances(text: &str) -> Result<(&'static fleet::Service, Vec<u16>), String> {
-    let (name, ports) = text
-        .split_once('=')
-        .ok_or_else(|| format!("'{text}': expected SERVICE=PORT[,PORT...]"))?;
-    let service = fleet::service(name).ok_or_else(|| {
-        let names: Vec<&str> = fleet::SERVICES.iter().map(|s| s.name).collect();
-        format!("unknown service '{name}' (one of: {})", names.join(", "))
-    })?;
-    let ports = ports
-        .split(',')
-        .map(|port| port.parse().map_err(|_| format!("'{port}' is not a port")))
-        .collect::<Result<Vec<u16>, String>>()?;
-    Ok((service, ports))
-}
-
 fn main() -> ExitCode {
     match Cli::parse().command {
-        Command::GatewayConfig(args) => {
-            let settings = gateway::Settings {
-                port: args.port,
-                // localhost may resolve to ::1 first (browsers, curl): listen there too when
-                // this machine has IPv6.
-                listen_ipv6: std::net::TcpListener::bind(("::1", 0)).is_ok(),
-                nginx_dir: args.nginx_dir,
-                log_dir: args.log_dir,
-                access_log: args.access_log,
-                user: args.user,
-                sign_in_rate: args.sign_in_rate,
-                instances: args.instances,
-            };
-            println!("{}", settings.render());
-        }
         Command::Describe { write: false } => print!("{}", fleet::document()),
         Command::Describe { write: true } => {
             let path = fleet::document_path();
@@ -189,11 +175,18 @@ fn main() -> ExitCode {
             }
         }
         Command::Status { dir } => println!("{}", fleet::Supervisor::of(dir).status()),
-        command @ (Command::Kill(_) | Command::Start(_) | Command::Restart(_)) => {
-            if let Err(error) = supervise(command) {
-                eprintln!("fleet: error: {error}");
-                return ExitCode::FAILURE;
-            }
+        command => {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            return match runtime.block_on(supervise(command)) {
+                Ok(code) => ExitCode::from(code),
+                Err(error) => {
+                    eprintln!("fleet: error: {error}");
+                    ExitCode::FAILURE
+                }
+            };
         }
     }
     ExitCode::SUCCESS

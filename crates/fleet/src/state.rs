@@ -1,6 +1,6 @@
-//! A running fleet, as its supervisor (`scripts/fleet.sh`) left it: `$FLEET_DIR/fleet.json`,
-//! beside the `env.sh` kept for people. Programs (the benchmark, the tests) read this instead of
-//! the environment or generated shell.
+//! A running fleet, as its launch (`fleet up`, from `scripts/fleet.sh`) left it:
+//! `$FLEET_DIR/fleet.json`, beside the `env.sh` kept for people. Programs (the benchmark, the
+//! tests) read this instead of the environment or generated shell.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -223,7 +223,7 @@ impl State {
             .or_else(|| self.server(&self.infra.default_mongo))
     }
 
-    /// The state of the fleet in `dir` as its run directory says now (what `scripts/fleet.sh`
+    /// The state of the fleet in `dir` as its run directory says now (what [`crate::launch`]
     /// records of each process it starts), on the infra of `infra_dir`.
     pub fn from_run_dir(
         dir: &Path,
@@ -267,7 +267,7 @@ impl State {
     }
 }
 
-/// `scripts/fleet.sh`'s record of the processes it started: one value per file.
+/// The launch's record of the processes it started: one value per file.
 struct RunDir(PathBuf);
 
 impl RunDir {

@@ -1,5 +1,5 @@
 //! One instance of a detached fleet's service: killed (a crash), started again exactly as
-//! `scripts/fleet.sh` first started it (same binary, port and environment, its log appended), or
+//! the launch first started it (same binary, port and environment, its log appended), or
 //! restarted gracefully. `scripts/fleet.sh kill|start|restart|status` and the fault tests both
 //! come here, and each change is written to the fleet's state (fleet.json, env.sh).
 
@@ -34,6 +34,9 @@ pub enum SuperviseError {
     NotReady(String, Duration, String, String),
     #[error("{0}: {1}")]
     Io(String, std::io::Error),
+    /// The gateway did not start (nginx missing, its config refused, or no answer).
+    #[error("{0}")]
+    Gateway(String),
     #[error("signal to pid {0}: {1}")]
     Signal(u32, nix::Error),
     #[error(transparent)]
@@ -50,7 +53,7 @@ pub struct Supervisor {
     http: reqwest::Client,
 }
 
-fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> SuperviseError {
+pub(crate) fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> SuperviseError {
     let what = what.into();
     move |error| SuperviseError::Io(what, error)
 }
@@ -66,15 +69,59 @@ pub fn running(pid: u32) -> bool {
     }
 }
 
-fn log_tail(log: &Path) -> String {
+pub(crate) fn log_tail(log: &Path) -> String {
     let text = std::fs::read_to_string(log).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     let tail = lines[lines.len().saturating_sub(30)..].join("\n");
     format!("----- last lines of {} -----\n{tail}\n-----", log.display())
 }
 
+/// What one look at a starting instance found (see [`Supervisor::probe`]).
+pub(crate) enum Probe {
+    Ready,
+    Waiting,
+}
+
+/// A process the fleet started.
+pub(crate) struct Started {
+    pub pid: u32,
+    /// Answers once the process has exited (it is reaped then, so that it is gone rather than a
+    /// zombie).
+    pub exited: tokio::sync::oneshot::Receiver<()>,
+}
+
+/// Starts `command` with its output appended to `log`, in a process group of its own: a Ctrl-C
+/// or a test runner's clean-up meant for the caller does not reach it.
+pub(crate) fn spawn_logged(
+    command: &mut Command,
+    log: std::fs::File,
+    log_path: &Path,
+) -> Result<Started, SuperviseError> {
+    let stderr = log
+        .try_clone()
+        .map_err(io(log_path.display().to_string()))?;
+    let program = command.get_program().to_string_lossy().into_owned();
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(stderr)
+        .process_group(0)
+        .spawn()
+        .map_err(io(program))?;
+    let pid = child.id();
+    let (exited, on_exit) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let _ = child.wait();
+        let _ = exited.send(());
+    });
+    Ok(Started {
+        pid,
+        exited: on_exit,
+    })
+}
+
 impl Supervisor {
-    /// The fleet in `dir`; FLEET_READY_TIMEOUT and FLEET_STOP_GRACE (seconds) as scripts/fleet.sh
+    /// The fleet in `dir`; FLEET_READY_TIMEOUT and FLEET_STOP_GRACE (seconds) as the launch
     /// reads them.
     pub fn of(dir: impl Into<PathBuf>) -> Self {
         let seconds = |name: &str, default: u64| {
@@ -96,17 +143,17 @@ impl Supervisor {
         }
     }
 
-    fn run_file(&self, file: &str) -> PathBuf {
+    pub(crate) fn run_file(&self, file: &str) -> PathBuf {
         self.dir.join("run").join(file)
     }
 
-    fn read(&self, file: &str) -> Option<String> {
+    pub(crate) fn read(&self, file: &str) -> Option<String> {
         let text = std::fs::read_to_string(self.run_file(file)).ok()?;
         let text = text.trim();
         (!text.is_empty()).then(|| text.to_owned())
     }
 
-    fn pid(&self, instance: &str) -> Option<u32> {
+    pub(crate) fn pid(&self, instance: &str) -> Option<u32> {
         self.read(&format!("{instance}.pid"))?.parse().ok()
     }
 
@@ -146,7 +193,7 @@ impl Supervisor {
         Ok(instance)
     }
 
-    fn signal(pid: u32, signal: Signal) -> Result<(), SuperviseError> {
+    pub(crate) fn signal(pid: u32, signal: Signal) -> Result<(), SuperviseError> {
         match kill(Pid::from_raw(pid as i32), signal) {
             Ok(()) | Err(nix::Error::ESRCH) => Ok(()),
             Err(error) => Err(SuperviseError::Signal(pid, error)),
@@ -154,7 +201,7 @@ impl Supervisor {
     }
 
     /// Waits until the process is gone, at most `within` (None: as long as it takes).
-    async fn gone(pid: u32, within: Option<Duration>) -> bool {
+    pub(crate) async fn gone(pid: u32, within: Option<Duration>) -> bool {
         let deadline = within.map(|within| Instant::now() + within);
         while running(pid) {
             if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
@@ -228,7 +275,7 @@ impl Supervisor {
                     self.run_file(&format!("{instance}.port")),
                 )
             })?;
-        // `env -0` as scripts/fleet.sh recorded it: NAME=value, each ended by a NUL.
+        // As the launch recorded it: NAME=value, each ended by a NUL.
         let environment = recorded(format!("{instance}.env"))?;
         let variables = environment.split(|byte| *byte == 0).filter_map(|pair| {
             let pair = String::from_utf8_lossy(pair).into_owned();
@@ -257,23 +304,10 @@ impl Supervisor {
             chrono::Local::now().format("%Y-%m-%dT%H:%M:%S%:z")
         )
         .map_err(io(log_path.display().to_string()))?;
-        let stderr = log
-            .try_clone()
-            .map_err(io(log_path.display().to_string()))?;
-        let mut child = Command::new(&binary)
-            .env_clear()
-            .envs(variables)
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(stderr)
-            // A group of its own: a Ctrl-C or a test runner's clean-up meant for the caller
-            // does not reach it, as with fleet.sh's setsid.
-            .process_group(0)
-            .spawn()
-            .map_err(io(binary.clone()))?;
-        let pid = child.id();
-        // Reaped when it exits, so that a killed instance is gone rather than a zombie.
-        std::thread::spawn(move || child.wait());
+        let mut command = Command::new(&binary);
+        command.env_clear().envs(variables);
+        let started = spawn_logged(&mut command, log, &log_path)?;
+        let pid = started.pid;
         std::fs::write(
             self.run_file(&format!("{instance}.pid")),
             format!("{pid}\n"),
@@ -291,32 +325,51 @@ impl Supervisor {
         port: u16,
         log: &Path,
     ) -> Result<(), SuperviseError> {
-        let readiness = crate::service(instance.split('#').next().unwrap_or(instance))
-            .map_or("/readyz", |service| service.readiness);
-        let url = format!("http://127.0.0.1:{port}{readiness}");
         let deadline = Instant::now() + self.ready_timeout;
         loop {
-            if !running(pid) {
-                return Err(SuperviseError::Exited(instance.to_owned(), log_tail(log)));
+            match self.probe(instance, pid, port, log, deadline).await? {
+                Probe::Ready => return Ok(()),
+                Probe::Waiting => tokio::time::sleep(Duration::from_millis(200)).await,
             }
-            let answer = self.http.get(&url).send().await;
-            if answer.as_ref().is_ok_and(|answer| answer.status() == 200) {
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                let answer = match answer {
-                    Ok(answer) => format!("HTTP {}", answer.status()),
-                    Err(_) => "nothing".into(),
-                };
-                return Err(SuperviseError::NotReady(
-                    instance.to_owned(),
-                    self.ready_timeout,
-                    answer,
-                    log_tail(log),
-                ));
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
         }
+    }
+
+    /// One look at a starting instance: ready, still coming, or failed (it exited, or it is not
+    /// ready by the deadline).
+    pub(crate) async fn probe(
+        &self,
+        instance: &str,
+        pid: u32,
+        port: u16,
+        log: &Path,
+        deadline: Instant,
+    ) -> Result<Probe, SuperviseError> {
+        let readiness = crate::service(instance.split('#').next().unwrap_or(instance))
+            .map_or("/readyz", |service| service.readiness);
+        if !running(pid) {
+            return Err(SuperviseError::Exited(instance.to_owned(), log_tail(log)));
+        }
+        let answer = self
+            .http
+            .get(format!("http://127.0.0.1:{port}{readiness}"))
+            .send()
+            .await;
+        if answer.as_ref().is_ok_and(|answer| answer.status() == 200) {
+            return Ok(Probe::Ready);
+        }
+        if Instant::now() < deadline {
+            return Ok(Probe::Waiting);
+        }
+        let answer = match answer {
+            Ok(answer) => format!("HTTP {}", answer.status()),
+            Err(_) => "nothing".into(),
+        };
+        Err(SuperviseError::NotReady(
+            instance.to_owned(),
+            self.ready_timeout,
+            answer,
+            log_tail(log),
+        ))
     }
 
     /// The state (fleet.json and env.sh) with the pids as they are now, and the infra's.
