@@ -100,7 +100,7 @@ fn quoted(text: &str) -> String {
 }
 
 /// Writes `text` to `path` through a temporary file, readable by the owner only.
-fn write_private(path: &Path, text: &str) -> Result<(), StateError> {
+pub(crate) fn write_private(path: &Path, text: &str) -> Result<(), StateError> {
     let write_error = |source| StateError::Write {
         path: path.to_owned(),
         source,
@@ -117,7 +117,7 @@ fn write_private(path: &Path, text: &str) -> Result<(), StateError> {
     std::fs::rename(&tmp, path).map_err(write_error)
 }
 
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, StateError> {
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, StateError> {
     let text = std::fs::read_to_string(path).map_err(|source| StateError::Read {
         path: path.to_owned(),
         source,

@@ -50,7 +50,8 @@ pub struct Supervisor {
     pub ready_timeout: Duration,
     /// Between SIGTERM and SIGKILL when an instance is stopped.
     pub stop_grace: Duration,
-    http: reqwest::Client,
+    /// Readiness checks (2 s per answer at most).
+    pub(crate) http: reqwest::Client,
 }
 
 pub(crate) fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> SuperviseError {

@@ -12,7 +12,10 @@ use crate::supervisor::{io, log_tail, running, spawn_logged};
 impl Launch {
     /// nginx with the ingress's routes (its config made from the description), each to its
     /// service's instances; waits until it answers.
-    pub(super) async fn start_gateway(&self) -> Result<Watched, SuperviseError> {
+    pub(super) async fn start_gateway(
+        &self,
+        http: &reqwest::Client,
+    ) -> Result<Watched, SuperviseError> {
         let nginx = on_path("nginx", Some("/usr/sbin/nginx")).ok_or_else(|| {
             SuperviseError::Gateway("nginx not found (scripts/infra.sh install installs it)".into())
         })?;
@@ -77,10 +80,6 @@ impl Launch {
         let started = spawn_logged(&mut command, fresh_log(&log_path)?, &log_path)?;
         self.record("gateway.pid", started.pid)?;
         self.record("gateway.port", self.gateway_port)?;
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(2))
-            .build()
-            .map_err(|error| SuperviseError::Gateway(error.to_string()))?;
         let probe = format!(
             "http://127.0.0.1:{}/api/users/currentuser",
             self.gateway_port

@@ -11,7 +11,6 @@ mod prometheus;
 
 use std::collections::BTreeMap;
 use std::net::TcpListener;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -20,7 +19,7 @@ use nix::sys::signal::Signal;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::oneshot;
 
-use crate::state::INFRA_FILE;
+use crate::state::{INFRA_FILE, read_json, write_private};
 use crate::supervisor::{Probe, io, log_tail, running, spawn_logged};
 use crate::{Infra, Server, State, SuperviseError, Supervisor};
 
@@ -113,19 +112,10 @@ impl Launch {
             let path = self.dir.join(sub);
             std::fs::create_dir_all(&path).map_err(io(path.display().to_string()))?;
         }
-        let infra_path = self.infra_dir.join(INFRA_FILE);
-        let infra: Infra = serde_json::from_str(
-            &std::fs::read_to_string(&infra_path).map_err(io(infra_path.display().to_string()))?,
-        )
-        .map_err(|error| {
-            SuperviseError::Io(
-                infra_path.display().to_string(),
-                std::io::Error::other(error),
-            )
-        })?;
+        let infra: Infra = read_json(&self.infra_dir.join(INFRA_FILE))?;
         let mut watched = self.start_instances(supervisor, &infra).await?;
-        watched.push(self.start_gateway().await?);
-        watched.extend(self.start_prometheus().await?);
+        watched.push(self.start_gateway(&supervisor.http).await?);
+        watched.extend(self.start_prometheus(&supervisor.http).await?);
         State::from_run_dir(
             &self.dir,
             &self.infra_dir,
@@ -274,22 +264,14 @@ impl Launch {
         name: &str,
         env: &BTreeMap<String, String>,
     ) -> Result<(), SuperviseError> {
-        let path = self.run_file(&format!("{name}.env"));
-        let mut bytes = Vec::new();
-        for (key, value) in env {
-            bytes.extend_from_slice(format!("{key}={value}\0").as_bytes());
-        }
-        let _ = std::fs::remove_file(&path);
-        let write = || -> std::io::Result<()> {
-            use std::io::Write;
-            std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&path)?
-                .write_all(&bytes)
-        };
-        write().map_err(io(path.display().to_string()))
+        let text: String = env
+            .iter()
+            .map(|(key, value)| format!("{key}={value}\0"))
+            .collect();
+        Ok(write_private(
+            &self.run_file(&format!("{name}.env")),
+            &text,
+        )?)
     }
 
     fn read_number<T: std::str::FromStr>(&self, file: &str) -> Option<T> {
@@ -312,16 +294,21 @@ pub async fn up(launch: Launch, detach: bool) -> Result<u8, SuperviseError> {
     }
     let mut interrupt = signal(SignalKind::interrupt()).map_err(io("SIGINT"))?;
     let mut terminate = signal(SignalKind::terminate()).map_err(io("SIGTERM"))?;
-    let all = || launch_names(&launch);
+    let grace = supervisor.stop_grace;
+    // Stops everything it may have started; `code` is the exit code then.
+    let stop_all = async |code: u8| -> Result<u8, SuperviseError> {
+        stop(&launch.dir, &launch_names(&launch), grace).await?;
+        Ok(code)
+    };
     let watched = tokio::select! {
         started = launch.start(&supervisor) => started,
-        _ = interrupt.recv() => return stopped(&launch, all(), supervisor.stop_grace, 130).await,
-        _ = terminate.recv() => return stopped(&launch, all(), supervisor.stop_grace, 143).await,
+        _ = interrupt.recv() => return stop_all(130).await,
+        _ = terminate.recv() => return stop_all(143).await,
     };
     let watched = match watched {
         Ok(watched) => watched,
         Err(error) => {
-            stop(&launch.dir, &all(), supervisor.stop_grace).await?;
+            stop_all(1).await?;
             return Err(error);
         }
     };
@@ -336,11 +323,12 @@ pub async fn up(launch: Launch, detach: bool) -> Result<u8, SuperviseError> {
     }
     loop {
         tokio::select! {
-            _ = interrupt.recv() => return stopped(&launch, all(), supervisor.stop_grace, 130).await,
-            _ = terminate.recv() => return stopped(&launch, all(), supervisor.stop_grace, 143).await,
+            _ = interrupt.recv() => return stop_all(130).await,
+            _ = terminate.recv() => return stop_all(143).await,
             Some((name, pid)) = exited.recv() => {
-                let _ = std::fs::remove_file(launch.run_file(&format!("{name}.pid")));
                 if name == "prometheus" {
+                    leftovers_of(pid);
+                    let _ = std::fs::remove_file(launch.run_file("prometheus.pid"));
                     eprintln!("{}", log_tail(&launch.log("prometheus")));
                     say(format_args!("prometheus (pid {pid}) exited; the fleet runs on without it"));
                     continue;
@@ -350,8 +338,7 @@ pub async fn up(launch: Launch, detach: bool) -> Result<u8, SuperviseError> {
                     eprintln!("{}", log_tail(&launch.dir.join("logs/gateway-error.log")));
                 }
                 eprintln!("fleet: error: {name} (pid {pid}) exited unexpectedly");
-                stopped(&launch, all(), supervisor.stop_grace, 1).await?;
-                return Ok(1);
+                return stop_all(1).await;
             }
         }
     }
@@ -362,16 +349,6 @@ fn launch_names(launch: &Launch) -> Vec<String> {
     let mut names = vec!["gateway".to_owned(), "prometheus".to_owned()];
     names.extend(launch.instances.iter().cloned());
     names
-}
-
-async fn stopped(
-    launch: &Launch,
-    names: Vec<String>,
-    grace: Duration,
-    code: u8,
-) -> Result<u8, SuperviseError> {
-    stop(&launch.dir, &names, grace).await?;
-    Ok(code)
 }
 
 /// Stops the named processes of the fleet in `dir` (those whose pid files say they run):
@@ -390,9 +367,11 @@ pub async fn stop(dir: &Path, names: &[String], grace: Duration) -> Result<(), S
                     Supervisor::signal(pid, Signal::SIGTERM)?;
                     stopping.push((name, pid));
                 }
-                _ => {
+                Some(pid) => {
+                    leftovers_of(pid);
                     let _ = std::fs::remove_file(supervisor.run_file(&format!("{name}.pid")));
                 }
+                None => {}
             }
         }
         let deadline = Instant::now() + grace;
@@ -406,11 +385,19 @@ pub async fn stop(dir: &Path, names: &[String], grace: Duration) -> Result<(), S
                 Supervisor::signal(pid, Signal::SIGKILL)?;
                 Supervisor::gone(pid, None).await;
             }
+            leftovers_of(pid);
             let _ = std::fs::remove_file(supervisor.run_file(&format!("{name}.pid")));
             say(format_args!("stopped {name} (pid {pid})"));
         }
     }
     Ok(())
+}
+
+/// SIGKILL to what is left of the process group a fleet process led (each is started as the
+/// leader of a group of its own): nginx's workers outlive a master that was killed, and would
+/// hold the gateway's port.
+fn leftovers_of(pid: u32) {
+    let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid as i32), Signal::SIGKILL);
 }
 
 /// Every process the run directory of `dir` has a pid file for.

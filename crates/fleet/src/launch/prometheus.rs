@@ -11,7 +11,10 @@ impl Launch {
     /// Prometheus scraping every instance with the checked-in configuration and alert rules,
     /// when it is installed. It is a window on the fleet, not a part: nothing here fails the
     /// fleet.
-    pub(super) async fn start_prometheus(&self) -> Result<Option<Watched>, SuperviseError> {
+    pub(super) async fn start_prometheus(
+        &self,
+        http: &reqwest::Client,
+    ) -> Result<Option<Watched>, SuperviseError> {
         let _ = std::fs::remove_file(self.run_file("prometheus.port"));
         if env_flag("FLEET_PROMETHEUS").as_deref() == Some("0") {
             say("FLEET_PROMETHEUS=0: no Prometheus");
@@ -69,10 +72,6 @@ impl Launch {
             .arg(format!("--web.listen-address=127.0.0.1:{port}"));
         let started = spawn_logged(&mut command, fresh_log(&log_path)?, &log_path)?;
         self.record("prometheus.pid", started.pid)?;
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(2))
-            .build()
-            .map_err(|error| SuperviseError::Gateway(error.to_string()))?;
         let ready = format!("http://127.0.0.1:{port}/-/ready");
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
