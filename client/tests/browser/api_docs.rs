@@ -9,7 +9,7 @@ use crate::{chromedriver_or_skip, gateway, screenshot_dir, start_driver};
 const DOCUMENT: &str = include_str!("../../../docs/openapi.json");
 
 #[tokio::test]
-#[ignore = "needs the running fleet (GATEWAY_URL) and Chromium; run by the e2e step"]
+#[ignore = "needs the running fleet and Chromium; run by the e2e step"]
 async fn the_docs_page_shows_every_services_operations() {
     let gateway = gateway();
     let Some(chromedriver) = chromedriver_or_skip() else {

@@ -1,12 +1,12 @@
-//! The buyer's journey in a real headless Chromium, through the running fleet's gateway
-//! (`GATEWAY_URL`): a seller lists a ticket, a buyer buys it and pays with Stripe's test token,
+//! The buyer's journey in a real headless Chromium, through the running fleet's gateway: a seller lists a ticket, a buyer buys it and pays with Stripe's test token,
 //! sees the order complete in My orders, and the seller can no longer edit the ticket.
 //! Screenshots of each step go to `target/screenshots/browser/`.
 //!
 //! `api_docs`: the API's docs page shows every service's operations (a screenshot in
 //! `target/screenshots/api-docs/`).
 //!
-//! Run with the fleet up: `GATEWAY_URL=http://127.0.0.1:8080 cargo test -p client --test browser -- --ignored`.
+//! Run with the fleet up (`scripts/fleet.sh --detach`): `cargo test -p client --test browser --
+//! --ignored`; `GATEWAY_URL=http://...` points it at another gateway.
 //! Needs Debian's `chromium` and `chromium-driver` (or `CHROMIUM`/`CHROMEDRIVER` pointing at them).
 
 mod api_docs;
@@ -31,12 +31,19 @@ fn screenshot_dir(name: &str) -> PathBuf {
     dir
 }
 
-/// The running fleet's gateway.
+/// `GATEWAY_URL` when it is set, else the gateway of the running fleet (its state,
+/// `$FLEET_DIR/fleet.json`, as the end-to-end tests read it).
 fn gateway() -> String {
-    std::env::var("GATEWAY_URL")
-        .expect("GATEWAY_URL: the running fleet's gateway")
-        .trim_end_matches('/')
-        .to_owned()
+    let url = match std::env::var("GATEWAY_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ => {
+            fleet::State::load(fleet::fleet_dir())
+                .expect("the running fleet (or GATEWAY_URL)")
+                .gateway
+                .url
+        }
+    };
+    url.trim_end_matches('/').to_owned()
 }
 
 /// Chromedriver, or a loud note that the test is skipped without it.
@@ -78,7 +85,7 @@ async fn sign_up(browser: &Session, gateway: &str, email: &str) {
 }
 
 #[tokio::test]
-#[ignore = "needs the running fleet (GATEWAY_URL) and Chromium; run by the e2e step"]
+#[ignore = "needs the running fleet and Chromium; run by the e2e step"]
 async fn a_buyer_buys_and_pays_for_a_ticket_in_a_real_browser() {
     let gateway = gateway();
     let Some(chromedriver) = chromedriver_or_skip() else {
