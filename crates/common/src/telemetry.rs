@@ -14,6 +14,7 @@
 //! (an outbox event, an expiry job).
 
 use std::collections::HashMap;
+use std::io::IsTerminal;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -73,8 +74,14 @@ pub fn init(service: &str) {
             )
             .try_init()
     } else {
+        // Colours only for a person at a terminal: the fleet's log files stay plain text, and
+        // styling every field of every span cost a request about 3 % of its instructions.
         registry
-            .with(tracing_subscriber::fmt::layer().fmt_fields(log_format::LogFields::plain()))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .fmt_fields(log_format::LogFields::plain())
+                    .with_ansi(std::io::stdout().is_terminal()),
+            )
             .try_init()
     };
     // Already installed: keep the first one.

@@ -51,7 +51,17 @@ async fn the_state_names_every_running_instance_and_server() {
             .await
             .unwrap();
         assert_eq!(metrics.status(), 200, "{}", instance.name);
-        assert!(instance.log.is_file(), "{instance:?}");
+        let log = std::fs::read_to_string(&instance.log).unwrap();
+        assert!(
+            log.contains("listening"),
+            "{}: its start-up is logged",
+            instance.name
+        );
+        assert!(
+            !log.contains('\x1b'),
+            "{}: a log file is plain text, without terminal colour codes",
+            instance.name
+        );
     }
     for name in [
         "nats",
