@@ -148,7 +148,7 @@ impl Supervisor {
         self.dir.join("run").join(file)
     }
 
-    pub(crate) fn read(&self, file: &str) -> Option<String> {
+    fn read(&self, file: &str) -> Option<String> {
         let text = std::fs::read_to_string(self.run_file(file)).ok()?;
         let text = text.trim();
         (!text.is_empty()).then(|| text.to_owned())

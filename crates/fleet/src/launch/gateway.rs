@@ -4,7 +4,7 @@ use std::net::TcpListener;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use super::{Launch, Watched, env_flag, fresh_log, on_path, say};
+use super::{Launch, Watched, fresh_log, on_path, say, setting};
 use crate::SuperviseError;
 use crate::gateway::Settings;
 use crate::supervisor::{io, log_tail, running, spawn_logged};
@@ -41,10 +41,10 @@ impl Launch {
             listen_ipv6: TcpListener::bind(("::1", 0)).is_ok(),
             nginx_dir: nginx_dir.display().to_string(),
             log_dir: log_dir.display().to_string(),
-            access_log: env_flag("FLEET_ACCESS_LOG").as_deref() == Some("1"),
+            access_log: setting("FLEET_ACCESS_LOG").as_deref() == Some("1"),
             // As root the workers would switch to `nobody`, who cannot write our temp dirs.
             user: nix::unistd::getuid().is_root().then(|| "root".to_owned()),
-            sign_in_rate: env_flag("GATEWAY_SIGN_IN_RATE")
+            sign_in_rate: setting("GATEWAY_SIGN_IN_RATE")
                 .and_then(|rate| rate.parse().ok())
                 .unwrap_or(20),
             instances,

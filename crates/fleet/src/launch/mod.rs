@@ -51,7 +51,8 @@ fn say(what: impl std::fmt::Display) {
     println!("fleet: {what}");
 }
 
-fn env_flag(name: &str) -> Option<String> {
+/// A setting from the environment; empty counts as unset.
+fn setting(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|value| !value.is_empty())
 }
 
@@ -173,7 +174,7 @@ impl Launch {
                 Server::Redis => set("REDIS_URL", url("redis")),
                 // With the user's STRIPE_KEY: the real Stripe (their STRIPE_API_BASE, if any,
                 // passes through); without it, the local mock.
-                Server::Stripe if env_flag("STRIPE_KEY").is_none() => {
+                Server::Stripe if setting("STRIPE_KEY").is_none() => {
                     set("STRIPE_KEY", "sk_test_mock".into());
                     set("STRIPE_API_BASE", url("stripe"));
                 }

@@ -3,7 +3,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use super::{Launch, Watched, env_flag, free_ports, fresh_log, on_path, say, stop};
+use super::{Launch, Watched, free_ports, fresh_log, on_path, say, setting, stop};
 use crate::SuperviseError;
 use crate::supervisor::{io, log_tail, running, spawn_logged};
 
@@ -16,7 +16,7 @@ impl Launch {
         http: &reqwest::Client,
     ) -> Result<Option<Watched>, SuperviseError> {
         let _ = std::fs::remove_file(self.run_file("prometheus.port"));
-        if env_flag("FLEET_PROMETHEUS").as_deref() == Some("0") {
+        if setting("FLEET_PROMETHEUS").as_deref() == Some("0") {
             say("FLEET_PROMETHEUS=0: no Prometheus");
             return Ok(None);
         }
@@ -26,7 +26,7 @@ impl Launch {
             );
             return Ok(None);
         };
-        let port = match env_flag("FLEET_PROMETHEUS_PORT").and_then(|port| port.parse().ok()) {
+        let port = match setting("FLEET_PROMETHEUS_PORT").and_then(|port| port.parse().ok()) {
             Some(port) => port,
             None => free_ports(1, self.gateway_port)?[0],
         };
