@@ -231,7 +231,7 @@ impl State {
         gateway_port: u16,
         jwt_key: String,
     ) -> Result<State, StateError> {
-        let run = RunDir(dir.join("run"));
+        let run = RunDir::of(dir);
         let instances = run
             .read("instances")
             .unwrap_or_default()
@@ -267,11 +267,22 @@ impl State {
     }
 }
 
-/// The launch's record of the processes it started: one value per file.
-struct RunDir(PathBuf);
+/// The launch's record of the processes it started (`$FLEET_DIR/run`): one value per file. The
+/// launch writes it, the supervisor and the state read it.
+pub(crate) struct RunDir(pub(crate) PathBuf);
 
 impl RunDir {
-    fn read(&self, file: &str) -> Option<String> {
+    /// The run directory of the fleet in `fleet_dir`.
+    pub(crate) fn of(fleet_dir: &Path) -> Self {
+        RunDir(fleet_dir.join("run"))
+    }
+
+    pub(crate) fn path(&self, file: &str) -> PathBuf {
+        self.0.join(file)
+    }
+
+    /// The value, trimmed; None when the file is missing or empty.
+    pub(crate) fn read(&self, file: &str) -> Option<String> {
         let text = std::fs::read_to_string(self.0.join(file)).ok()?;
         let text = text.trim();
         (!text.is_empty()).then(|| text.to_owned())

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
+use crate::state::RunDir;
 use crate::{State, StateError};
 
 #[derive(Debug, thiserror::Error)]
@@ -145,13 +146,11 @@ impl Supervisor {
     }
 
     pub(crate) fn run_file(&self, file: &str) -> PathBuf {
-        self.dir.join("run").join(file)
+        RunDir::of(&self.dir).path(file)
     }
 
     fn read(&self, file: &str) -> Option<String> {
-        let text = std::fs::read_to_string(self.run_file(file)).ok()?;
-        let text = text.trim();
-        (!text.is_empty()).then(|| text.to_owned())
+        RunDir::of(&self.dir).read(file)
     }
 
     pub(crate) fn pid(&self, instance: &str) -> Option<u32> {

@@ -4,7 +4,7 @@ use std::net::TcpListener;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use super::{Launch, Watched, fresh_log, on_path, say, setting};
+use super::{Launch, Ports, Watched, fresh_log, on_path, say, setting};
 use crate::SuperviseError;
 use crate::gateway::Settings;
 use crate::supervisor::{io, log_tail, running, spawn_logged};
@@ -15,6 +15,7 @@ impl Launch {
     pub(super) async fn start_gateway(
         &self,
         http: &reqwest::Client,
+        instances: &[Ports],
     ) -> Result<Watched, SuperviseError> {
         let nginx = on_path("nginx", Some("/usr/sbin/nginx")).ok_or_else(|| {
             SuperviseError::Gateway("nginx not found (scripts/infra.sh install installs it)".into())
@@ -22,16 +23,15 @@ impl Launch {
         let nginx_dir = self.dir.join("nginx");
         let log_dir = self.dir.join("logs");
         let conf = nginx_dir.join("nginx.conf");
-        let mut instances = Vec::new();
+        let mut routed = Vec::new();
         for service in &crate::SERVICES {
-            let ports: Vec<u16> = self
-                .instances
+            let ports: Vec<u16> = instances
                 .iter()
-                .filter(|name| name.split('#').next() == Some(service.name))
-                .filter_map(|name| self.read_number(&format!("{name}.port")))
+                .filter(|instance| instance.service() == service.name)
+                .map(|instance| instance.api)
                 .collect();
             if !ports.is_empty() {
-                instances.push((service, ports));
+                routed.push((service, ports));
             }
         }
         let settings = Settings {
@@ -47,7 +47,7 @@ impl Launch {
             sign_in_rate: setting("GATEWAY_SIGN_IN_RATE")
                 .and_then(|rate| rate.parse().ok())
                 .unwrap_or(20),
-            instances,
+            instances: routed,
         };
         std::fs::write(&conf, settings.render()).map_err(io(conf.display().to_string()))?;
         let error_log = log_dir.join("gateway-error.log");

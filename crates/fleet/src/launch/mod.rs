@@ -19,7 +19,7 @@ use nix::sys::signal::Signal;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::oneshot;
 
-use crate::state::{INFRA_FILE, read_json, write_private};
+use crate::state::{INFRA_FILE, RunDir, read_json, write_private};
 use crate::supervisor::{Probe, io, log_tail, running, spawn_logged};
 use crate::{Infra, Server, State, SuperviseError, Supervisor};
 
@@ -38,6 +38,19 @@ pub struct Launch {
     pub instances: Vec<String>,
     /// The key every service signs and checks sessions with.
     pub jwt_key: String,
+}
+
+/// The ports an instance was given.
+struct Ports {
+    instance: String,
+    api: u16,
+    metrics: u16,
+}
+
+impl Ports {
+    fn service(&self) -> &str {
+        self.instance.split('#').next().unwrap_or(&self.instance)
+    }
 }
 
 /// A process the fleet watches in the foreground.
@@ -89,7 +102,7 @@ fn fresh_log(path: &Path) -> Result<std::fs::File, SuperviseError> {
 
 impl Launch {
     fn run_file(&self, file: &str) -> PathBuf {
-        self.dir.join("run").join(file)
+        RunDir::of(&self.dir).path(file)
     }
 
     fn record(&self, file: &str, value: impl std::fmt::Display) -> Result<(), SuperviseError> {
@@ -114,9 +127,9 @@ impl Launch {
             std::fs::create_dir_all(&path).map_err(io(path.display().to_string()))?;
         }
         let infra: Infra = read_json(&self.infra_dir.join(INFRA_FILE))?;
-        let mut watched = self.start_instances(supervisor, &infra).await?;
-        watched.push(self.start_gateway(&supervisor.http).await?);
-        watched.extend(self.start_prometheus(&supervisor.http).await?);
+        let (mut watched, ports) = self.start_instances(supervisor, &infra).await?;
+        watched.push(self.start_gateway(&supervisor.http, &ports).await?);
+        watched.extend(self.start_prometheus(&supervisor.http, &ports).await?);
         State::from_run_dir(
             &self.dir,
             &self.infra_dir,
@@ -193,14 +206,15 @@ impl Launch {
         &self,
         supervisor: &Supervisor,
         infra: &Infra,
-    ) -> Result<Vec<Watched>, SuperviseError> {
+    ) -> Result<(Vec<Watched>, Vec<Ports>), SuperviseError> {
         if self.instances.is_empty() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), Vec::new()));
         }
         let ports = free_ports(2 * self.instances.len(), self.gateway_port)?;
         let (api_ports, metrics_ports) = ports.split_at(self.instances.len());
         self.record("instances", self.instances.join(" "))?;
         let mut watched = Vec::new();
+        let mut given = Vec::new();
         let mut starting = Vec::new();
         for ((name, &port), &metrics_port) in
             self.instances.iter().zip(api_ports).zip(metrics_ports)
@@ -225,6 +239,11 @@ impl Launch {
                 self.shown(&log_path)
             ));
             starting.push((name.clone(), started.pid, port, log_path));
+            given.push(Ports {
+                instance: name.clone(),
+                api: port,
+                metrics: metrics_port,
+            });
             watched.push(Watched {
                 name: name.clone(),
                 pid: started.pid,
@@ -255,7 +274,7 @@ impl Launch {
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
         }
-        Ok(watched)
+        Ok((watched, given))
     }
 
     /// The whole environment, as `env -0` writes it (NAME=value, each ended by a NUL), readable
@@ -273,14 +292,6 @@ impl Launch {
             &self.run_file(&format!("{name}.env")),
             &text,
         )?)
-    }
-
-    fn read_number<T: std::str::FromStr>(&self, file: &str) -> Option<T> {
-        std::fs::read_to_string(self.run_file(file))
-            .ok()?
-            .trim()
-            .parse()
-            .ok()
     }
 }
 

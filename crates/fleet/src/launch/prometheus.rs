@@ -3,7 +3,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use super::{Launch, Watched, free_ports, fresh_log, on_path, say, setting, stop};
+use super::{Launch, Ports, Watched, free_ports, fresh_log, on_path, say, setting, stop};
 use crate::SuperviseError;
 use crate::supervisor::{io, log_tail, running, spawn_logged};
 
@@ -14,6 +14,7 @@ impl Launch {
     pub(super) async fn start_prometheus(
         &self,
         http: &reqwest::Client,
+        instances: &[Ports],
     ) -> Result<Option<Watched>, SuperviseError> {
         let _ = std::fs::remove_file(self.run_file("prometheus.port"));
         if setting("FLEET_PROMETHEUS").as_deref() == Some("0") {
@@ -41,16 +42,12 @@ impl Launch {
         }
         // The instances' metrics addresses as file-based service discovery (the `job` label of
         // each is its service's name).
-        let targets: Vec<serde_json::Value> = self
-            .instances
+        let targets: Vec<serde_json::Value> = instances
             .iter()
-            .map(|name| {
-                let port: u16 = self
-                    .read_number(&format!("{name}.metrics_port"))
-                    .unwrap_or_default();
+            .map(|instance| {
                 serde_json::json!({
-                    "targets": [format!("127.0.0.1:{port}")],
-                    "labels": {"job": name.split('#').next().unwrap_or(name)},
+                    "targets": [format!("127.0.0.1:{}", instance.metrics)],
+                    "labels": {"job": instance.service()},
                 })
             })
             .collect();
@@ -96,11 +93,7 @@ impl Launch {
         let services: Vec<&str> = crate::SERVICES
             .iter()
             .map(|service| service.name)
-            .filter(|name| {
-                self.instances
-                    .iter()
-                    .any(|instance| instance.split('#').next() == Some(*name))
-            })
+            .filter(|name| instances.iter().any(|instance| instance.service() == *name))
             .collect();
         say(format_args!(
             "prometheus: http://127.0.0.1:{port} (scraping {} every 5 s; alerts: /alerts)",
