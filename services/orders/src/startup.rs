@@ -5,7 +5,6 @@ use crate::events::listeners;
 use crate::routes;
 use crate::store::orders::Orders;
 use crate::store::ticket_replica::TicketReplica;
-use common::rate_limit::PerUserLimit;
 
 use crate::state::AppState;
 
@@ -26,9 +25,7 @@ impl Application {
         let state = AppState {
             sessions: service.sessions(),
             orders,
-            per_user_limit: PerUserLimit::per_minute(
-                settings.service.base.http.rate_limits.orders_per_user,
-            ),
+            per_user_limit: settings.per_user_limit(),
         };
         service.serve(routes::api().router(state)).await
     }

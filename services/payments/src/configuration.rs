@@ -1,3 +1,4 @@
+use common::rate_limit::PerUserLimit;
 use common::settings::{EventServiceSettings, SettingError, optional, required};
 use secrecy::SecretString;
 
@@ -10,6 +11,11 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// How many payments a user may make per minute: each is a call to the card processor.
+    pub fn per_user_limit(&self) -> PerUserLimit {
+        PerUserLimit::per_minute(self.service.base.http.rate_limits.payments_per_user)
+    }
+
     pub fn from_env() -> Result<Self, SettingError> {
         let stripe_api_base: String = optional("STRIPE_API_BASE", String::new())?;
         Ok(Self {

@@ -6,7 +6,6 @@ use crate::events::listeners;
 use crate::routes;
 use crate::store::checkout::Checkout;
 use crate::store::order_replica::OrderReplica;
-use common::rate_limit::PerUserLimit;
 
 use crate::state::AppState;
 use crate::stripe::Stripe;
@@ -30,9 +29,7 @@ impl Application {
         let state = AppState {
             sessions: service.sessions(),
             checkout,
-            per_user_limit: PerUserLimit::per_minute(
-                settings.service.base.http.rate_limits.payments_per_user,
-            ),
+            per_user_limit: settings.per_user_limit(),
         };
         service.serve(routes::api().router(state)).await
     }
