@@ -182,16 +182,36 @@ fn command_code(error: &mongodb::error::Error) -> Option<i32> {
     }
 }
 
+/// An index on `keys` named `name`: a name of our own, so that a schema's index is found again
+/// by name at every start.
+pub fn index(keys: bson::Document, name: &str) -> mongodb::IndexModel {
+    index_with(keys, name, |_| {})
+}
+
+/// An index on `keys` named `name` that leaves out documents without the field.
+pub fn sparse_index(keys: bson::Document, name: &str) -> mongodb::IndexModel {
+    index_with(keys, name, |options| options.sparse = Some(true))
+}
+
 /// A unique index on `keys`, named `name`; `sparse` leaves out documents without the field.
 pub fn unique_index(keys: bson::Document, name: &str, sparse: bool) -> mongodb::IndexModel {
+    index_with(keys, name, |options| {
+        options.unique = Some(true);
+        options.sparse = Some(sparse);
+    })
+}
+
+fn index_with(
+    keys: bson::Document,
+    name: &str,
+    set: impl FnOnce(&mut mongodb::options::IndexOptions),
+) -> mongodb::IndexModel {
+    let mut options = mongodb::options::IndexOptions::builder()
+        .name(name.to_owned())
+        .build();
+    set(&mut options);
     mongodb::IndexModel::builder()
         .keys(keys)
-        .options(
-            mongodb::options::IndexOptions::builder()
-                .unique(true)
-                .sparse(sparse)
-                .name(name.to_owned())
-                .build(),
-        )
+        .options(options)
         .build()
 }

@@ -9,10 +9,9 @@ use common::events::{
     update_if_current,
 };
 use common::metrics::{self, counter};
-use common::mongo::CollectionSchema;
+use common::mongo::{self, CollectionSchema};
 use futures::TryStreamExt;
-use mongodb::options::IndexOptions;
-use mongodb::{Collection, Database, IndexModel};
+use mongodb::{Collection, Database};
 
 use crate::error::{TicketError, TicketResult};
 use crate::models::listing::Listing;
@@ -35,10 +34,7 @@ impl Tickets {
 
     /// The collection with its outbox, and the index the listing of available tickets reads.
     pub fn schema() -> CollectionSchema {
-        let available = IndexModel::builder()
-            .keys(doc! { "orderId": 1 })
-            .options(IndexOptions::builder().name("available".to_owned()).build())
-            .build();
+        let available = mongo::index(doc! { "orderId": 1 }, "available");
         CollectionSchema::new(Self::COLLECTION)
             .index(available)
             .with_outbox()

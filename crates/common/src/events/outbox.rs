@@ -12,7 +12,6 @@ use std::time::Duration;
 use bson::{Bson, Document, doc};
 use futures::TryStreamExt;
 use mongodb::Collection;
-use mongodb::options::IndexOptions;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
@@ -84,15 +83,7 @@ pub fn outbox_of<E: Event>(event: &E) -> Vec<PendingEvent> {
 /// The index that lets the relay's sweep find pending events without scanning every document;
 /// part of the schema of every collection with an outbox.
 pub fn pending_index() -> mongodb::IndexModel {
-    mongodb::IndexModel::builder()
-        .keys(doc! { format!("{OUTBOX_FIELD}.id"): 1 })
-        .options(
-            IndexOptions::builder()
-                .sparse(true)
-                .name("outbox_pending".to_owned())
-                .build(),
-        )
-        .build()
+    crate::mongo::sparse_index(doc! { format!("{OUTBOX_FIELD}.id"): 1 }, "outbox_pending")
 }
 
 /// Wakes the relay after a write so the event goes out now rather than at the next sweep.

@@ -11,9 +11,9 @@ use common::events::{
     TICKET_CHANGED, TicketRef, TicketReservationRefused, update_if_current,
 };
 use common::metrics::{self, counter};
-use common::mongo::{CollectionSchema, ResultExt, unique_index};
+use common::mongo::{self, CollectionSchema, ResultExt};
 use futures::TryStreamExt;
-use mongodb::{Collection, Database, IndexModel};
+use mongodb::{Collection, Database};
 
 use super::ticket_replica::TicketReplica;
 use crate::error::{OrderError, OrderResult};
@@ -40,10 +40,8 @@ impl Orders {
     /// The collection with its outbox; the unique index on the ticket an order holds is what
     /// makes reservation atomic.
     pub fn schema() -> CollectionSchema {
-        let by_user = IndexModel::builder()
-            .keys(doc! { "userId": 1, "_id": 1 })
-            .build();
-        let one_active_order_per_ticket = unique_index(
+        let by_user = mongo::index(doc! { "userId": 1, "_id": 1 }, "userId_1__id_1");
+        let one_active_order_per_ticket = mongo::unique_index(
             doc! { "activeTicket": 1 },
             "one_active_order_per_ticket",
             true,

@@ -24,15 +24,7 @@ impl OrderReplica {
 
     /// The replica, with the index the settler's look for stale claims reads.
     pub fn schema() -> CollectionSchema {
-        let claims = mongodb::IndexModel::builder()
-            .keys(doc! { "claim.at": 1 })
-            .options(
-                mongodb::options::IndexOptions::builder()
-                    .sparse(true)
-                    .name("claims".to_owned())
-                    .build(),
-            )
-            .build();
+        let claims = mongo::sparse_index(doc! { "claim.at": 1 }, "claims");
         CollectionSchema::new(Self::COLLECTION).index(claims)
     }
 
