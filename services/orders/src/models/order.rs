@@ -8,6 +8,7 @@ use common::input::parse_object_id;
 use common::money::Price;
 use common::{ApiError, ApiResult, JsonBody};
 use serde::{Deserialize, Serialize};
+use serde_with::skip_serializing_none;
 use utoipa::ToSchema;
 
 const TICKET_ID_REQUIRED: &str = "TicketId must be provided";
@@ -106,23 +107,22 @@ pub struct OrderTicketView {
     pub version: i64,
 }
 
+#[skip_serializing_none]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Order {
     #[serde(rename = "_id")]
     pub id: ObjectId,
+    pub version: i64,
     pub user_id: String,
     pub status: OrderStatus,
     pub expires_at: bson::DateTime,
-    pub version: i64,
     pub ticket: TicketSnapshot,
     /// The ticket id while this order holds it. A unique sparse index on it is what makes
     /// reservation atomic: of concurrent orders for one ticket, one insert wins.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active_ticket: Option<String>,
     /// Why the order was cancelled: by the buyer, expired, or `ticket changed` (the tickets
     /// service refused the reservation).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub outbox: Vec<PendingEvent>,

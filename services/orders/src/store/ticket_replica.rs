@@ -17,13 +17,13 @@ use tokio::time::Instant;
 pub struct Ticket {
     #[serde(rename = "_id")]
     pub id: ObjectId,
+    /// Who sells it (never changes, so the replica always knows it once it has the ticket).
+    #[serde(default)]
+    pub seller_id: String,
     pub title: String,
     #[serde(rename = "priceCents")]
     pub price: Price,
     pub version: i64,
-    /// Who sells it (never changes, so the replica always knows it once it has the ticket).
-    #[serde(default)]
-    pub seller_id: String,
 }
 
 #[derive(Clone)]

@@ -7,6 +7,7 @@ use common::bson::{self, oid::ObjectId};
 use common::events::OrderStatus;
 use common::money::Price;
 use serde::{Deserialize, Serialize};
+use serde_with::skip_serializing_none;
 
 /// A claim older than this belongs to a payment that died mid-way; another may take over.
 pub const STALE_CLAIM: Duration = Duration::from_secs(60);
@@ -19,20 +20,19 @@ pub struct Claim {
     pub at: bson::DateTime,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[skip_serializing_none]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Order {
     #[serde(rename = "_id")]
     pub id: ObjectId,
-    pub user_id: String,
     #[serde(rename = "priceCents")]
     pub price: Price,
+    pub user_id: String,
     pub status: OrderStatus,
     pub version: i64,
     /// When the order's window ends (its expiration then cancels it, unless paid).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<bson::DateTime>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claim: Option<Claim>,
     /// Closed to payment: the order's window passed and the orders service was told it is not
     /// paid ([`crate::store::order_replica::OrderReplica::close`]), so no claim may be taken any more.

@@ -6,6 +6,7 @@ use common::events::PendingEvent;
 use common::input::parse_object_id;
 use common::{ApiError, ApiResult, JsonBody};
 use serde::{Deserialize, Serialize};
+use serde_with::skip_serializing_none;
 use utoipa::ToSchema;
 
 const ORDER_ID_REQUIRED: &str = "orderId is required";
@@ -72,6 +73,7 @@ pub fn idempotency_key(order_id: ObjectId, token: &str) -> String {
     format!("payment:{}:{token}", order_id.to_hex())
 }
 
+#[skip_serializing_none]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Payment {
@@ -81,7 +83,6 @@ pub struct Payment {
     pub stripe_id: String,
     /// The Stripe refund, when the order was cancelled although paid (a payment that raced
     /// the order's expiration).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refund_id: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub outbox: Vec<PendingEvent>,

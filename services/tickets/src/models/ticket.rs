@@ -5,6 +5,7 @@ use common::events::{PendingEvent, TicketUpdated};
 use common::money::Price;
 use common::{ApiError, ApiResult, JsonBody};
 use serde::{Deserialize, Serialize};
+use serde_with::skip_serializing_none;
 use utoipa::ToSchema;
 
 const TITLE_REQUIRED: &str = "Title is required";
@@ -61,6 +62,7 @@ impl TicketDraft {
     }
 }
 
+#[skip_serializing_none]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Ticket {
@@ -77,7 +79,6 @@ pub struct Ticket {
     #[serde(default)]
     pub edited_version: i64,
     /// The order holding the ticket, while reserved.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
     /// Orders already cancelled or refused: a late or repeated `order.created` for them must not
     /// reserve.
