@@ -25,6 +25,20 @@ pub async fn insert_once<T: Send + Sync>(
     Ok(())
 }
 
+/// Updates the one document `condition` matches, if there is one, and says whether there was: a
+/// write that must happen only while the document is still as it was read.
+pub async fn update_one_if<T: Send + Sync>(
+    collection: &Collection<T>,
+    condition: Document,
+    update: Document,
+) -> mongodb::error::Result<bool> {
+    Ok(collection
+        .update_one(condition, update)
+        .await?
+        .matched_count
+        == 1)
+}
+
 /// Connects to the database named in the URL's path (or `default_db` when it names none).
 ///
 /// The driver connects lazily, so this succeeds while the server is down; requests then answer

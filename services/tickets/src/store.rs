@@ -220,12 +220,7 @@ impl Tickets {
             "version": ticket.version,
             "cancelledOrders": { "$ne": &order.id },
         };
-        let refused = self
-            .collection
-            .update_one(filter, update)
-            .await?
-            .matched_count
-            == 1;
+        let refused = mongo::update_one_if(&self.collection, filter, update).await?;
         if refused {
             self.outbox.wake();
             counter!(metrics::RESERVATIONS_REFUSED).increment(1);
@@ -243,14 +238,9 @@ impl Tickets {
                 // late `order.created` cannot reserve it. Not a visible change: no new version.
                 // Only while still not held by it: a reservation that landed since the read
                 // (its `order.created` is handled concurrently) must be released instead.
-                let remembered = self
-                    .collection
-                    .update_one(
-                        doc! { "_id": id, "orderId": { "$ne": order_id } },
-                        doc! { "$addToSet": { "cancelledOrders": order_id } },
-                    )
-                    .await?;
-                if remembered.matched_count == 1 {
+                let not_held_by_it = doc! { "_id": id, "orderId": { "$ne": order_id } };
+                let remember = doc! { "$addToSet": { "cancelledOrders": order_id } };
+                if mongo::update_one_if(&self.collection, not_held_by_it, remember).await? {
                     return Ok(());
                 }
                 continue;

@@ -36,7 +36,7 @@ where
     }
     let id = filter.get("_id").cloned().unwrap_or(Bson::Null);
     filter.insert("version", version);
-    if collection.update_one(filter, update).await?.matched_count == 0 {
+    if !crate::mongo::update_one_if(collection, filter, update).await? {
         return Ok(None);
     }
     collection
@@ -97,13 +97,9 @@ where
     fields.insert("version", event_version);
     let mut local = None;
     for _ in 0..APPLY_ATTEMPTS {
-        let result = collection
-            .update_one(
-                doc! { "_id": id.clone(), "version": event_version - 1 },
-                doc! { "$set": fields.clone() },
-            )
-            .await?;
-        if result.matched_count == 1 {
+        let previous_version = doc! { "_id": id.clone(), "version": event_version - 1 };
+        let set = doc! { "$set": fields.clone() };
+        if crate::mongo::update_one_if(collection, previous_version, set).await? {
             return Ok(Applied::Applied);
         }
         local = collection

@@ -63,25 +63,20 @@ impl OrderReplica {
         };
         let update =
             doc! { "$set": { "claim": bson::to_bson(&claim).expect("a claim serialises") } };
-        Ok(self
-            .collection
-            .update_one(filter, update)
-            .await?
-            .matched_count
-            == 1)
+        mongo::update_one_if(&self.collection, filter, update).await
     }
 
     /// Closes the order to payment unless a payment holds it. Final once closed: every claim
     /// checks it.
     pub async fn close(&self, id: ObjectId) -> mongodb::error::Result<Closing> {
-        let closed = self
-            .collection
-            .update_one(
-                doc! { "_id": id, "claim": { "$exists": false } },
-                doc! { "$set": { "closed": true } },
-            )
-            .await?;
-        if closed.matched_count == 1 {
+        let unclaimed = doc! { "_id": id, "claim": { "$exists": false } };
+        if mongo::update_one_if(
+            &self.collection,
+            unclaimed,
+            doc! { "$set": { "closed": true } },
+        )
+        .await?
+        {
             return Ok(Closing::Closed);
         }
         Ok(match self.find(id).await?.and_then(|order| order.claim) {
