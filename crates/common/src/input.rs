@@ -32,6 +32,11 @@ impl JsonBody {
             .map(str::trim)
             .filter(|text| !text.is_empty())
     }
+
+    /// An id field (24 hex digits); `None` when missing, null, not a string or not an id.
+    pub fn object_id(&self, field: &str) -> Option<ObjectId> {
+        self.text(field).and_then(parse_object_id)
+    }
 }
 
 impl<S: Send + Sync> FromRequest<S> for JsonBody {
@@ -44,6 +49,13 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
             Err(rejection) => Err(json_rejection(rejection)),
         }
     }
+}
+
+/// A request's input as the domain takes it, parsed from the body's JSON object by its own rules
+/// (each invalid field reported against its name), so extractors such as
+/// [`crate::rate_limit::LimitedRequest`] can hand a handler the parsed input.
+pub trait ParseBody: Sized {
+    fn parse(body: &JsonBody) -> Result<Self, ApiError>;
 }
 
 fn json_rejection(rejection: JsonRejection) -> ApiError {

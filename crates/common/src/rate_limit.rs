@@ -11,13 +11,14 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::error::{ApiError, ApiResult};
-use crate::session::UserClaims;
+use crate::input::{JsonBody, ParseBody};
+use crate::session::{RequireUser, Sessions, UserClaims};
 pub use crate::settings::RateLimitSettings;
 
 /// Forgets keys that have their whole allowance back every this many checks, so the table
@@ -73,6 +74,30 @@ impl PerUserLimit {
     /// Spends one of `user`'s attempts, or refuses with 429 and the seconds until the next one.
     pub fn check(&self, user: &UserClaims) -> ApiResult<()> {
         self.0.check(&user.id)
+    }
+}
+
+/// A signed-in user's input to an operation limited per user ([`PerUserLimit`]), refused in this
+/// order: not signed in (401), invalid input (400, which spends no attempt), then too many
+/// attempts (429).
+pub struct LimitedRequest<T>(pub UserClaims, pub T);
+
+impl<S, T> FromRequest<S> for LimitedRequest<T>
+where
+    Sessions: FromRef<S>,
+    PerUserLimit: FromRef<S>,
+    S: Send + Sync,
+    T: ParseBody,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = request.into_parts();
+        let RequireUser(user) = RequireUser::from_request_parts(&mut parts, state).await?;
+        let body = JsonBody::from_request(Request::from_parts(parts, body), state).await?;
+        let input = T::parse(&body)?;
+        PerUserLimit::from_ref(state).check(&user)?;
+        Ok(Self(user, input))
     }
 }
 

@@ -4,7 +4,7 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use common::bson::{self, oid::ObjectId};
 use common::events::{OrderCreated, OrderStatus, OrderTicket, PendingEvent};
-use common::input::parse_object_id;
+use common::input::ParseBody;
 use common::money::Price;
 use common::{ApiError, ApiResult, JsonBody};
 use serde::{Deserialize, Serialize};
@@ -40,12 +40,9 @@ pub struct OrderRequest {
     pub ticket_version: Option<i64>,
 }
 
-impl OrderRequest {
-    pub fn parse(body: &JsonBody) -> ApiResult<Self> {
-        let ticket_id = body
-            .text("ticketId")
-            .and_then(parse_object_id)
-            .ok_or(TICKET_ID_REQUIRED);
+impl ParseBody for OrderRequest {
+    fn parse(body: &JsonBody) -> ApiResult<Self> {
+        let ticket_id = body.object_id("ticketId").ok_or(TICKET_ID_REQUIRED);
         let ticket_version = match body.get("ticketVersion") {
             None => Ok(None),
             Some(value) => value

@@ -1,9 +1,9 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use common::ApiResult;
 use common::api_docs::ErrorBody;
-use common::rate_limit::PerUserLimit;
-use common::{ApiResult, JsonBody, RequireUser};
+use common::rate_limit::LimitedRequest;
 
 use crate::models::order::{OrderInput, OrderRequest, OrderView};
 use crate::store::orders::Orders;
@@ -36,12 +36,8 @@ use crate::store::orders::Orders;
     ))]
 pub async fn create(
     State(orders): State<Orders>,
-    State(limit): State<PerUserLimit>,
-    RequireUser(user): RequireUser,
-    body: JsonBody,
+    LimitedRequest(user, request): LimitedRequest<OrderRequest>,
 ) -> ApiResult<(StatusCode, Json<OrderView>)> {
-    let request = OrderRequest::parse(&body)?;
-    limit.check(&user)?;
     let order = orders.reserve(&user.id, request).await?;
     Ok((StatusCode::CREATED, Json(order.view())))
 }

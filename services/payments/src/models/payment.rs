@@ -3,7 +3,7 @@
 
 use common::bson::oid::ObjectId;
 use common::events::PendingEvent;
-use common::input::parse_object_id;
+use common::input::ParseBody;
 use common::{ApiError, ApiResult, JsonBody};
 use serde::{Deserialize, Serialize};
 use serde_with::skip_serializing_none;
@@ -42,12 +42,9 @@ pub struct PaymentRequest {
     pub token: String,
 }
 
-impl PaymentRequest {
-    pub fn parse(body: &JsonBody) -> ApiResult<Self> {
-        let order_id = body
-            .text("orderId")
-            .and_then(parse_object_id)
-            .ok_or(ORDER_ID_REQUIRED);
+impl ParseBody for PaymentRequest {
+    fn parse(body: &JsonBody) -> ApiResult<Self> {
+        let order_id = body.object_id("orderId").ok_or(ORDER_ID_REQUIRED);
         let token = body
             .text("token")
             .filter(|token| {

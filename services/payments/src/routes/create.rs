@@ -1,9 +1,9 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use common::ApiResult;
 use common::api_docs::ErrorBody;
-use common::rate_limit::PerUserLimit;
-use common::{ApiResult, JsonBody, RequireUser};
+use common::rate_limit::LimitedRequest;
 
 use crate::models::payment::{PaymentInput, PaymentRequest, PaymentView};
 use crate::store::checkout::Checkout;
@@ -34,12 +34,8 @@ use crate::store::checkout::Checkout;
     ))]
 pub async fn create(
     State(checkout): State<Checkout>,
-    State(limit): State<PerUserLimit>,
-    RequireUser(user): RequireUser,
-    body: JsonBody,
+    LimitedRequest(user, request): LimitedRequest<PaymentRequest>,
 ) -> ApiResult<(StatusCode, Json<PaymentView>)> {
-    let request = PaymentRequest::parse(&body)?;
-    limit.check(&user)?;
     let payment = checkout.pay(&user.id, request).await?;
     Ok((
         StatusCode::CREATED,
