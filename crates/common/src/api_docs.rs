@@ -4,11 +4,15 @@
 //! what every service shares — the error shape, the `session` cookie, and the statuses the
 //! HTTP shell ([`crate::http`]) answers for any route.
 
+use std::collections::BTreeMap;
+use std::marker::PhantomData;
+
 use axum::Router;
-use utoipa::openapi::response::ResponseBuilder;
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
-use utoipa::openapi::{Content, OpenApi, RefOr};
-use utoipa::{Modify, PartialSchema, ToSchema};
+use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::response::{Response, ResponseBuilder};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{Content, OpenApi, Ref, RefOr};
+use utoipa::{IntoResponses, Modify, PartialSchema, ToSchema};
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 
 use crate::error::ErrorEntry;
@@ -40,6 +44,72 @@ const SHELL_STATUSES: [(&str, &str); 4] = [
         "A database or NATS is unreachable (`Service unavailable`)",
     ),
 ];
+
+/// What the shared extractors answer, for the operations that use them and do not say more:
+/// a malformed id in the path ([`crate::IdPath`]) and a missing session
+/// ([`crate::RequireUser`]).
+const INVALID_ID: &str = "`Invalid id`";
+const NOT_SIGNED_IN: &str = "Not signed in";
+
+/// A kind of resource that routes name by id, as the API's descriptions call it.
+pub trait Resource {
+    /// As in "No such order".
+    const NAME: &'static str;
+    /// Who owns one, as in "not the buyer".
+    const OWNER: &'static str;
+}
+
+/// The answers about one of the caller's own resources, named by id (`responses(Owned<Order>)`):
+/// 401, not signed in or not its owner, and 404, none with that id.
+pub struct Owned<R>(PhantomData<R>);
+
+impl<R: Resource> IntoResponses for Owned<R> {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        let mut responses = Missing::<R>::responses();
+        let not_owner = format!("{NOT_SIGNED_IN}, or not the {}", R::OWNER);
+        responses.insert("401".to_owned(), error_response(&not_owner));
+        responses
+    }
+}
+
+/// 404: no resource of the kind with that id.
+pub struct Missing<R>(PhantomData<R>);
+
+impl<R: Resource> IntoResponses for Missing<R> {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        let description = format!("No such {}", R::NAME);
+        BTreeMap::from([("404".to_owned(), error_response(&description))])
+    }
+}
+
+/// 409: the resource's versioned writes kept losing to concurrent changes
+/// ([`crate::events::update_if_current`]), answered `Order has changed`.
+pub struct Contended<R>(PhantomData<R>);
+
+impl<R: Resource> IntoResponses for Contended<R> {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        let mut name = R::NAME.chars();
+        let capitalised: String = name
+            .next()
+            .into_iter()
+            .flat_map(char::to_uppercase)
+            .chain(name)
+            .collect();
+        let description = format!("`{capitalised} has changed`: concurrent changes kept winning");
+        BTreeMap::from([("409".to_owned(), error_response(&description))])
+    }
+}
+
+fn error_response(description: &str) -> RefOr<Response> {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            Content::new(Some(RefOr::Ref(Ref::from_schema_name(ErrorBody::name())))),
+        )
+        .build()
+        .into()
+}
 
 /// A service's routes with their documented operations: handlers are added with
 /// `.routes(utoipa_axum::routes!(handler))`, which takes the path and method from the handler's
@@ -101,7 +171,6 @@ impl Modify for Shared {
         ErrorBody::schemas(&mut schemas);
         schemas.push((ErrorBody::name().into_owned(), ErrorBody::schema()));
         components.schemas.extend(schemas);
-        let error_ref = RefOr::Ref(utoipa::openapi::Ref::from_schema_name(ErrorBody::name()));
         for item in openapi.paths.paths.values_mut() {
             let operations = [
                 &mut item.get,
@@ -111,20 +180,40 @@ impl Modify for Shared {
                 &mut item.patch,
             ];
             for operation in operations.into_iter().flatten() {
+                if takes_an_id(operation) {
+                    answer_unless_said(operation, "400", INVALID_ID);
+                }
+                if needs_a_session(operation) {
+                    answer_unless_said(operation, "401", NOT_SIGNED_IN);
+                }
                 for (status, description) in SHELL_STATUSES {
-                    operation
-                        .responses
-                        .responses
-                        .entry(status.to_owned())
-                        .or_insert_with(|| {
-                            ResponseBuilder::new()
-                                .description(description)
-                                .content("application/json", Content::new(Some(error_ref.clone())))
-                                .build()
-                                .into()
-                        });
+                    answer_unless_said(operation, status, description);
                 }
             }
         }
     }
+}
+
+/// Documents `status` with the error body, unless the operation already does.
+fn answer_unless_said(operation: &mut Operation, status: &str, description: &str) {
+    operation
+        .responses
+        .responses
+        .entry(status.to_owned())
+        .or_insert_with(|| error_response(description));
+}
+
+fn takes_an_id(operation: &Operation) -> bool {
+    operation.parameters.iter().flatten().any(|parameter| {
+        matches!(parameter, RefOr::T(parameter)
+            if parameter.name == "id" && parameter.parameter_in == ParameterIn::Path)
+    })
+}
+
+/// Whether the operation is for signed-in callers only (`security(("session" = []))`, without
+/// the anonymous alternative `()`).
+fn needs_a_session(operation: &Operation) -> bool {
+    operation.security.as_ref().is_some_and(|requirements| {
+        !requirements.is_empty() && !requirements.contains(&SecurityRequirement::default())
+    })
 }

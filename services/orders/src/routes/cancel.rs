@@ -1,9 +1,9 @@
 use axum::extract::State;
 use axum::http::StatusCode;
-use common::api_docs::ErrorBody;
+use common::api_docs::{Contended, ErrorBody, Owned};
 use common::{ApiResult, IdPath, RequireUser};
 
-use crate::models::order::CANCELLED_BY_BUYER;
+use crate::models::order::{CANCELLED_BY_BUYER, Order};
 use crate::store::orders::Orders;
 
 /// `DELETE /api/orders/:id`: the buyer gives the ticket up.
@@ -15,10 +15,7 @@ use crate::store::orders::Orders;
             `order.cancelled` is published"),
         (status = 400, description = "`Invalid id`, or `Cannot cancel a completed order`",
             body = ErrorBody),
-        (status = 401, description = "Not signed in, or not the buyer", body = ErrorBody),
-        (status = 404, description = "No such order", body = ErrorBody),
-        (status = 409, description = "`Order has changed`: concurrent changes kept winning",
-            body = ErrorBody),
+        Owned<Order>, Contended<Order>,
     ))]
 pub async fn cancel(
     State(orders): State<Orders>,

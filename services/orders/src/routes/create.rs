@@ -2,11 +2,12 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use common::ApiResult;
-use common::api_docs::ErrorBody;
+use common::api_docs::{ErrorBody, Missing};
 use common::rate_limit::LimitedRequest;
 
 use crate::models::order::{OrderInput, OrderRequest, OrderView};
 use crate::store::orders::Orders;
+use crate::store::ticket_replica::Ticket;
 
 /// `POST /api/orders`: reserves the ticket for the caller, if nobody holds it.
 #[utoipa::path(post, path = "/api/orders", tag = super::TAG, operation_id = "createOrder",
@@ -24,8 +25,7 @@ use crate::store::orders::Orders;
         (status = 400, description = "`TicketId must be provided`, `TicketVersion must be a \
             non-negative integer` (on their fields), `Ticket is already reserved`, `You cannot \
             order your own ticket`; or a body that is not a JSON object", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 404, description = "No such ticket", body = ErrorBody),
+        Missing<Ticket>,
         (status = 409, description = "`Ticket has changed` since the version the buyer saw",
             body = ErrorBody),
         (status = 429, description = "Too many orders from this user", body = ErrorBody,

@@ -1,6 +1,5 @@
 use axum::Json;
 use axum::extract::State;
-use common::api_docs::ErrorBody;
 use common::{ApiResult, RequireUser};
 
 use crate::models::order::OrderView;
@@ -11,7 +10,6 @@ use crate::store::orders::Orders;
     security(("session" = [])),
     responses(
         (status = 200, description = "The caller's orders, oldest first", body = Vec<OrderView>),
-        (status = 401, description = "Not signed in", body = ErrorBody),
     ))]
 pub async fn my_orders(
     State(orders): State<Orders>,

@@ -2,9 +2,10 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use common::ApiResult;
-use common::api_docs::ErrorBody;
+use common::api_docs::{ErrorBody, Owned};
 use common::rate_limit::LimitedRequest;
 
+use crate::models::order::Order;
 use crate::models::payment::{PaymentInput, PaymentRequest, PaymentView};
 use crate::store::checkout::Checkout;
 
@@ -19,10 +20,9 @@ use crate::store::checkout::Checkout;
             fields), `Cannot pay for a cancelled order`, `Order is already paid`, `A payment for \
             this order is already in progress`; or a body that is not a JSON object",
             body = ErrorBody),
-        (status = 401, description = "Not signed in, or not the buyer", body = ErrorBody),
         (status = 402, description = "The card was declined (the processor's message), or `The \
             card could not be charged; try again or use another card`", body = ErrorBody),
-        (status = 404, description = "No such order", body = ErrorBody),
+        Owned<Order>,
         (status = 409, description = "`The reservation is not confirmed yet; try again in a \
             moment`", body = ErrorBody),
         (status = 429, description = "Too many payment attempts from this user",

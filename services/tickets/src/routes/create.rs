@@ -22,7 +22,6 @@ use crate::store::Tickets;
         (status = 400, description = "`Title is required`, `Price must be greater than 0`, \
             `Price must be at least 0.50`, `Price must be less than 1000000` (on `title` or \
             `price`); or a body that is not a JSON object", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody),
     ))]
 pub async fn create(
     State(tickets): State<Tickets>,

@@ -1,9 +1,9 @@
 use axum::Json;
 use axum::extract::State;
-use common::api_docs::ErrorBody;
+use common::api_docs::{Contended, ErrorBody, Owned};
 use common::{ApiResult, IdPath, JsonBody, RequireUser};
 
-use crate::models::ticket::{TicketDraft, TicketInput, TicketView};
+use crate::models::ticket::{Ticket, TicketDraft, TicketInput, TicketView};
 use crate::store::Tickets;
 
 /// `PUT /api/tickets/:id`: the owner changes title and price while the ticket is not reserved.
@@ -15,10 +15,7 @@ use crate::store::Tickets;
         (status = 200, description = "Changed; `ticket.updated` is published", body = TicketView),
         (status = 400, description = "The input errors of `POST /api/tickets`, `Invalid id`, or \
             `Cannot edit a reserved ticket`", body = ErrorBody),
-        (status = 401, description = "Not signed in, or not the seller", body = ErrorBody),
-        (status = 404, description = "No such ticket", body = ErrorBody),
-        (status = 409, description = "`Ticket has changed`: concurrent changes kept winning",
-            body = ErrorBody),
+        Owned<Ticket>, Contended<Ticket>,
     ))]
 pub async fn update(
     State(tickets): State<Tickets>,
