@@ -244,3 +244,28 @@ async fn a_user_ordering_too_often_is_told_to_wait_and_others_are_not() {
     let (_, other) = testkit::signed_in();
     assert_eq!(app.order(&unknown, &other).await.0, 404);
 }
+
+#[tokio::test]
+async fn invalid_input_and_anonymous_attempts_spend_no_order_attempt() {
+    let mut http = testkit::http_settings();
+    http.rate_limits.orders_per_user = std::num::NonZeroU32::new(1).unwrap();
+    let app = crate::helpers::spawn_with_http(std::time::Duration::from_secs(900), http).await;
+    let (_, cookie) = testkit::signed_in();
+    let invalid = app
+        .api
+        .post("/api/orders", &json!({ "ticketId": "x" }), Some(&cookie))
+        .await;
+    assert_eq!(invalid.status().as_u16(), 400);
+    let unknown = common::bson::oid::ObjectId::new().to_hex();
+    let anonymous = app
+        .api
+        .post("/api/orders", &json!({ "ticketId": unknown }), None)
+        .await;
+    assert_eq!(anonymous.status().as_u16(), 401);
+    assert_eq!(
+        app.order(&unknown, &cookie).await.0,
+        404,
+        "the one attempt is still there"
+    );
+    assert_eq!(app.order(&unknown, &cookie).await.0, 429);
+}
