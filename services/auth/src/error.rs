@@ -11,10 +11,10 @@ pub enum AuthError {
     /// One answer for an unknown email and a wrong password: neither tells which.
     #[error("Invalid credentials")]
     InvalidCredentials,
-    #[error("password hashing failed: {0}")]
-    Hashing(#[from] HashingError),
     #[error(transparent)]
     Store(#[from] mongodb::error::Error),
+    #[error("password hashing failed: {0}")]
+    Hashing(#[from] HashingError),
 }
 
 pub type AuthResult<T> = Result<T, AuthError>;
@@ -25,8 +25,8 @@ impl From<AuthError> for ApiError {
             AuthError::EmailInUse | AuthError::InvalidCredentials => {
                 ApiError::bad_request(error.to_string())
             }
-            AuthError::Hashing(error) => ApiError::internal(error),
             AuthError::Store(error) => error.into(),
+            AuthError::Hashing(error) => ApiError::internal(error),
         }
     }
 }
