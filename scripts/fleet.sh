@@ -71,7 +71,14 @@ die() {
     exit 1
 }
 read_file() { if [[ -s $1 ]]; then cat "$1"; fi; }
-infra() { INFRA_DIR=$INFRA_DIR_FLEET "$SCRIPT_DIR/infra.sh" "$@"; }
+# scripts/infra.sh on the fleet's servers, run by the fleet binary this fleet is started with (once
+# built), else by the one it was last started with.
+infra() {
+    local bin=${BIN_DIR:+$BIN_DIR/fleet}
+    [[ -x $bin ]] || bin=$(read_file "$RUN_DIR/fleet.bin")
+    [[ -x $bin ]] || bin=""
+    INFRA_DIR=$INFRA_DIR_FLEET FLEET_BIN=$bin "$SCRIPT_DIR/infra.sh" "$@"
+}
 # One value of the infra's env.sh (lines `export NAME=value` or `export NAME='value'`).
 infra_var() { sed -n "s/^export $1='\{0,1\}\([^']*\)'\{0,1\}\$/\1/p" "$INFRA_DIR_FLEET/env.sh"; }
 
@@ -198,7 +205,10 @@ stop_all() {
     if [[ -x $bin ]]; then
         "$bin" stop --dir "$FLEET_DIR" || true
     fi
-    [[ ${1:-} == --keep-infra ]] || infra stop | sed 's/^/  /' || true
+    # Without a fleet binary (the build failed before any start) no server was started.
+    if [[ ${1:-} != --keep-infra && -x $bin ]]; then
+        infra stop | sed 's/^/  /' || true
+    fi
     rm -f "$ENV_FILE" "$FLEET_DIR/fleet.json" "$RUN_DIR"/*.env "$RUN_DIR/instances"
 }
 
@@ -254,6 +264,9 @@ cmd_up() {
     trap 'exit 130' INT
     trap 'exit 143' TERM
 
+    # The binaries first: the fleet binary runs the infra servers too.
+    build_services
+    echo "$BIN_DIR/fleet" >"$RUN_DIR/fleet.bin"
     say "starting the infra servers (${INFRA_DIR_FLEET#"$REPO_ROOT"/})"
     infra start | sed 's/^/  /'
     JWT=${JWT_KEY:-$(fleet_jwt_key)}
@@ -264,8 +277,6 @@ cmd_up() {
         say "payments charges through the local Stripe mock ($(infra_var STRIPE_API_BASE))"
     fi
 
-    build_services
-    echo "$BIN_DIR/fleet" >"$RUN_DIR/fleet.bin"
     # The fleet binary (crates/fleet) starts the services, the gateway and Prometheus, records
     # each start in $RUN_DIR and writes the state; it prints the `ready:` line.
     local -a up=(up --dir "$FLEET_DIR" --infra-dir "$INFRA_DIR_FLEET" --bin-dir "$BIN_DIR"

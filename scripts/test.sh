@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Runs every test of the project against real servers, on a fresh machine as on a warm one:
-#   1. installs (if missing) and starts NATS, Redis, MongoDB/SecantusDB and the Stripe mock,
-#      one set for the whole run, on free ports, data under target/infra-test;
+#   1. installs (if missing) NATS, Redis, MongoDB/SecantusDB and the Stripe mock;
 #   2. builds the workspace once;
-#   3. runs the unit and integration tests (each test uses its own database, NATS namespace
+#   3. starts the servers (the fleet binary of that build runs them), one set for the whole
+#      run, on free ports, data under target/infra-test;
+#   4. runs the unit and integration tests (each test uses its own database, NATS namespace
 #      and queue, so they run in parallel on the shared servers);
-#   4. runs the end-to-end tests through the gateway of the running fleet, the purchase flow
+#   5. runs the end-to-end tests through the gateway of the running fleet, the purchase flow
 #      over HTTP and a buyer's journey in headless Chromium (installed if missing), then, alone,
 #      the fault tests (services killed, servers restarted under a purchase workload); then
 #      the purchase flows and the fault tests again with two instances of every service;
-#   5. validates the Kubernetes/Docker/skaffold deployment offline;
+#   6. validates the Kubernetes/Docker/skaffold deployment offline;
 # then stops the servers. Exits non-zero if any step failed.
 #
 # Nothing hangs: every test has a time bound (.config/nextest.toml), and a watchdog bounds each
@@ -31,6 +32,8 @@ cd "$REPO_ROOT"
 # GiB of disk.
 if [[ -n ${CI:-} ]]; then export CARGO_INCREMENTAL=0; fi
 export INFRA_DIR=${INFRA_DIR:-$REPO_ROOT/target/infra-test}
+# The fleet binary of this build runs the servers (scripts/infra.sh passes it where they are).
+export FLEET_BIN=${CARGO_TARGET_DIR:-$REPO_ROOT/target}/debug/fleet
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 THREADS=${TEST_THREADS:-8}
 STEP_LIMIT=${TEST_STEP_LIMIT:-1200}
@@ -51,7 +54,8 @@ cleanup() {
   [[ -z $STEP_PID ]] || kill -KILL -- "-$STEP_PID" 2>/dev/null || true
   step "stopping the test servers"
   scripts/fleet.sh stop >/dev/null 2>&1 || true
-  scripts/infra.sh stop || true
+  # Servers run only once the build made the fleet binary that runs them.
+  [[ ! -x $FLEET_BIN ]] || scripts/infra.sh stop || true
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -162,13 +166,16 @@ stop_if_stalled() {
   exit 1
 }
 
-step "servers (NATS, Redis, MongoDB, Stripe mock)"
-scripts/infra.sh start
-# shellcheck source=/dev/null
-source "$INFRA_DIR/env.sh"
+step "servers: installing what is missing (NATS, Redis, MongoDB, Stripe mock)"
+scripts/infra.sh install
 
 step "build (once, for every test binary)"
 cargo build --workspace --all-targets
+
+step "servers: starting them"
+scripts/infra.sh start
+# shellcheck source=/dev/null
+source "$INFRA_DIR/env.sh"
 
 # run_tests SELECTION... [--ignored-only] [--only=NAME | --skip=NAME] [--binaries=A|B]: nextest when
 # installed (it is on the project's machines), else cargo test. NAME: a part of the test names to

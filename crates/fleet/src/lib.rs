@@ -7,6 +7,7 @@
 //! each instance's URL, pid, log and metrics port, the gateway, the infra servers) is [`State`].
 
 pub mod gateway;
+pub mod infra;
 pub mod launch;
 mod state;
 mod supervisor;

@@ -10,12 +10,16 @@
 //!   comes here once it has built the binaries), and `fleet stop --dir DIR` stops it;
 //! - `fleet kill|start|restart INSTANCE --dir DIR`: one instance of a detached fleet (SIGKILL; start
 //!   again as first started, waiting for its readiness; graceful stop, then start);
-//!   `fleet status --dir DIR`: what runs.
+//!   `fleet status --dir DIR`: what runs;
+//! - `fleet infra start|stop [SERVER...]`, `fleet infra kill|restart SERVER`, `fleet infra status`:
+//!   the infra servers of `$INFRA_DIR` (scripts/infra.sh installs them and comes here).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use fleet::infra::{Programs, Servers};
+use nix::sys::signal::Signal;
 
 #[derive(Parser)]
 #[command(about = "The fleet described once: starts and stops it locally, writes docs/fleet.json")]
@@ -52,6 +56,27 @@ enum Command {
         #[arg(long)]
         dir: PathBuf,
     },
+    /// The infra servers of $INFRA_DIR, run by the programs scripts/infra.sh names in the
+    /// environment (NATS_BIN, MONGO_KIND, MONGO_BIN, VENV_PY, STRIPE_MOCK_DIR).
+    #[command(subcommand)]
+    Infra(InfraCommand),
+}
+
+/// SERVER: nats, redis, auth-mongo, tickets-mongo, orders-mongo, payments-mongo, stripe, or
+/// mongo (the four MongoDB servers).
+#[derive(Subcommand)]
+enum InfraCommand {
+    /// Starts the servers (all by default) that do not run, on the port and data they had;
+    /// waits until each serves; writes $INFRA_DIR/infra.json and env.sh.
+    Start { servers: Vec<String> },
+    /// SIGTERM, then SIGKILL after INFRA_STOP_GRACE seconds; data and logs are kept.
+    Stop { servers: Vec<String> },
+    /// SIGKILL at once: a crash.
+    Kill { server: String },
+    /// A graceful stop, then a start on the same port and data.
+    Restart { server: String },
+    /// What runs (exit 1 when a server is down).
+    Status,
 }
 
 #[derive(clap::Args)]
@@ -132,7 +157,36 @@ async fn supervise(command: Command) -> Result<u8, fleet::SuperviseError> {
         }
         Command::Start(args) => start(&args, false).await?,
         Command::Restart(args) => start(&args, true).await?,
+        Command::Infra(command) => return infra(command).await,
         _ => unreachable!("not a supervising command"),
+    }
+    Ok(0)
+}
+
+async fn infra(command: InfraCommand) -> Result<u8, fleet::SuperviseError> {
+    let dir = std::env::var_os("INFRA_DIR").ok_or_else(|| {
+        fleet::SuperviseError::Io("INFRA_DIR".into(), std::io::ErrorKind::NotFound.into())
+    })?;
+    let servers = Servers::new(dir, Programs::from_env());
+    match command {
+        InfraCommand::Start { servers: names } => {
+            servers.start(&Servers::named(&names)?).await?;
+        }
+        InfraCommand::Stop { servers: names } => {
+            servers
+                .stop(&Servers::named(&names)?, Signal::SIGTERM)
+                .await?;
+        }
+        InfraCommand::Kill { server } => {
+            let named = Servers::named(&[server])?;
+            servers.stop(&named, Signal::SIGKILL).await?;
+        }
+        InfraCommand::Restart { server } => servers.restart(&Servers::named(&[server])?).await?,
+        InfraCommand::Status => {
+            let (lines, all) = servers.status().await;
+            println!("{lines}");
+            return Ok(u8::from(!all));
+        }
     }
     Ok(0)
 }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 pub const STATE_FILE: &str = "fleet.json";
 /// The same for people, to source.
 pub const ENV_FILE: &str = "env.sh";
-/// The infra servers' state, written by `scripts/infra.sh` in its directory.
+/// The infra servers' state, written by [`crate::infra`] in their directory.
 pub const INFRA_FILE: &str = "infra.json";
 
 #[derive(Debug, thiserror::Error)]
@@ -73,7 +73,7 @@ pub struct Instance {
     pub log: PathBuf,
 }
 
-/// The servers the fleet runs on (`scripts/infra.sh`).
+/// The servers the fleet runs on ([`crate::infra`]).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Infra {
     pub dir: PathBuf,
@@ -84,6 +84,9 @@ pub struct Infra {
     pub nats_monitor_url: Option<String>,
     /// By name: nats, redis, auth-mongo, tickets-mongo, orders-mongo, payments-mongo, stripe.
     pub servers: BTreeMap<String, InfraServer>,
+    /// What runs them, so that they can be started again ([`crate::infra::Servers::open`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub programs: Option<crate::infra::Programs>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

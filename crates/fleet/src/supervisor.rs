@@ -19,6 +19,10 @@ use crate::{State, StateError};
 pub enum SuperviseError {
     #[error("'{0}': an instance is SERVICE or SERVICE#i (i from 1), SERVICE one of: {1}")]
     BadName(String, String),
+    #[error(
+        "'{0}': a server is one of nats, redis, auth-mongo, tickets-mongo, orders-mongo, payments-mongo, stripe, or mongo (the four MongoDB servers)"
+    )]
+    UnknownServer(String),
     #[error("{0} is not part of the fleet in {1}")]
     NotInFleet(String, PathBuf),
     #[error("the fleet runs in the foreground (pid {0}); this needs a detached fleet")]
@@ -58,6 +62,14 @@ pub struct Supervisor {
 pub(crate) fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> SuperviseError {
     let what = what.into();
     move |error| SuperviseError::Io(what, error)
+}
+
+/// A duration setting in whole seconds from the environment, else `default`.
+pub(crate) fn seconds_from_env(name: &str, default: u64) -> Duration {
+    let seconds = std::env::var(name)
+        .ok()
+        .and_then(|value| value.parse().ok());
+    Duration::from_secs(seconds.unwrap_or(default))
 }
 
 /// Whether the process runs (a zombie does not).
@@ -126,18 +138,10 @@ impl Supervisor {
     /// The fleet in `dir`; FLEET_READY_TIMEOUT and FLEET_STOP_GRACE (seconds) as the launch
     /// reads them.
     pub fn of(dir: impl Into<PathBuf>) -> Self {
-        let seconds = |name: &str, default: u64| {
-            Duration::from_secs(
-                std::env::var(name)
-                    .ok()
-                    .and_then(|value| value.parse().ok())
-                    .unwrap_or(default),
-            )
-        };
         Supervisor {
             dir: dir.into(),
-            ready_timeout: seconds("FLEET_READY_TIMEOUT", 120),
-            stop_grace: seconds("FLEET_STOP_GRACE", 10),
+            ready_timeout: seconds_from_env("FLEET_READY_TIMEOUT", 120),
+            stop_grace: seconds_from_env("FLEET_STOP_GRACE", 10),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(2))
                 .build()

@@ -1,10 +1,11 @@
-//! The fleet under test, through its state and supervisor (crates/fleet, which `scripts/fleet.sh
-//! kill|start` runs too): kill and start its services' instances, restart its infra servers, and
-//! wait for it to be ready.
+//! The fleet under test, through its state and supervisors (crates/fleet, which `scripts/fleet.sh
+//! kill|start` and `scripts/infra.sh` run too): kill and start its services' instances, restart
+//! its infra servers, and wait for it to be ready.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
+use ::fleet::infra::Servers;
 use ::fleet::{State, Supervisor};
 use tokio::time::{Instant, sleep};
 
@@ -12,16 +13,13 @@ use tokio::time::{Instant, sleep};
 pub struct Fleet {
     /// `$FLEET_DIR` (the fleet's env.sh exports it).
     dir: PathBuf,
-    root: PathBuf,
     http: reqwest::Client,
 }
 
 impl Fleet {
     pub fn new() -> Self {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
         Fleet {
             dir: ::fleet::fleet_dir(),
-            root,
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(3))
                 .build()
@@ -50,31 +48,18 @@ impl Fleet {
             .map_err(|error| format!("starting {instance}: {error}"))
     }
 
-    /// `scripts/infra.sh ARGS` on the fleet's servers (the infra script owns them), then their
-    /// new pids in the fleet's state.
-    pub async fn infra(&self, args: &[&str]) -> Result<(), String> {
-        let script = self.root.join("scripts/infra.sh");
-        let infra_dir = self.state().infra.dir;
-        let args: Vec<String> = args.iter().map(|arg| (*arg).to_owned()).collect();
-        let output = tokio::task::spawn_blocking(move || {
-            std::process::Command::new(&script)
-                .args(&args)
-                .env("INFRA_DIR", infra_dir)
-                .output()
-                .map_err(|error| format!("{}: {error}", script.display()))
-                .map(|output| (args, output))
-        })
-        .await
-        .expect("infra.sh runner")?;
-        let (args, output) = output;
-        if !output.status.success() {
-            return Err(format!(
-                "scripts/infra.sh {} failed ({}):\n{}{}",
-                args.join(" "),
-                output.status,
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
-            ));
+    /// Restarts infra servers (`nats`, `redis`, `mongo` for the four MongoDB servers; none: starts
+    /// every server that is down) on their ports and data, then writes their new pids into the
+    /// fleet's state.
+    pub async fn infra(&self, restart: &[&str]) -> Result<(), String> {
+        let servers = Servers::open(self.state().infra.dir).map_err(|error| error.to_string())?;
+        let names: Vec<String> = restart.iter().map(|name| (*name).to_owned()).collect();
+        let named = Servers::named(&names).map_err(|error| error.to_string())?;
+        let failed = |error: ::fleet::SuperviseError| format!("infra servers: {error}");
+        if restart.is_empty() {
+            servers.start(&named).await.map_err(failed)?;
+        } else {
+            servers.restart(&named).await.map_err(failed)?;
         }
         Supervisor::of(&self.dir)
             .refresh_state()
@@ -119,7 +104,7 @@ impl Fleet {
         if self.all_ready(Duration::from_secs(5)).await.is_ok() {
             return Ok(());
         }
-        if let Err(error) = self.infra(&["start"]).await {
+        if let Err(error) = self.infra(&[]).await {
             eprintln!("faults: restoring the infra: {error}");
         }
         for instance in self.state().instances {

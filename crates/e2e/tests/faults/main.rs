@@ -158,7 +158,7 @@ async fn inject_faults(fleet: &Fleet, shop: &Shop) -> Vec<String> {
     }
     for server in ["nats", "mongo", "redis"] {
         let t0 = Instant::now();
-        if let Err(error) = fleet.infra(&["restart", server]).await {
+        if let Err(error) = fleet.infra(&[server]).await {
             panic!("{error}");
         }
         faults.push(format!("restart {server}: back in {:.1?}", t0.elapsed()));

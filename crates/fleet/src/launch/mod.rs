@@ -451,6 +451,7 @@ mod tests {
                     server("mongodb://127.0.0.1:4003/?directConnection=true", 4003),
                 ),
             ]),
+            programs: None,
         }
     }
 
