@@ -270,8 +270,8 @@ impl State {
     }
 }
 
-/// The launch's record of the processes it started (`$FLEET_DIR/run`): one value per file. The
-/// launch writes it, the supervisor and the state read it.
+/// Records of started processes, one value per file: the launch's (`$FLEET_DIR/run`, which the
+/// supervisor and the state read) and each infra server's (`$INFRA_DIR/<server>`).
 pub(crate) struct RunDir(pub(crate) PathBuf);
 
 impl RunDir {

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 
 use crate::Infra as InfraState;
-use crate::state::{INFRA_FILE, read_json};
+use crate::state::{INFRA_FILE, RunDir, read_json};
 use crate::supervisor::{
     SuperviseError, Supervisor, io, log_tail, running, seconds_from_env, spawn_logged,
 };
@@ -105,17 +105,18 @@ impl Servers {
         Ok(servers)
     }
 
+    /// A server's records beside its data and log: one value per file (port, pid, monitor_port).
+    fn records(&self, server: &str) -> RunDir {
+        RunDir(self.dir.join(server))
+    }
+
     fn path(&self, server: &str, file: &str) -> PathBuf {
-        self.dir.join(server).join(file)
+        self.records(server).path(file)
     }
 
-    fn read(&self, server: &str, file: &str) -> Option<String> {
-        let text = std::fs::read_to_string(self.path(server, file)).ok()?;
-        Some(text.trim().to_owned()).filter(|text| !text.is_empty())
-    }
-
+    /// A recorded number; None when missing or not a number (a server never started).
     fn number<T: std::str::FromStr>(&self, server: &str, file: &str) -> Option<T> {
-        self.read(server, file)?.parse().ok()
+        self.records(server).read(file)?.parse().ok()
     }
 
     fn write(&self, server: &str, file: &str, value: impl ToString) -> Result<(), SuperviseError> {
