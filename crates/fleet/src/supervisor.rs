@@ -90,6 +90,50 @@ pub(crate) fn log_tail(log: &Path) -> String {
     format!("----- last lines of {} -----\n{tail}\n-----", log.display())
 }
 
+/// How long the port of a process that just stopped may stay taken: a killed process's listening
+/// socket closes only once its last thread is gone.
+const PORT_RELEASE: Duration = Duration::from_secs(10);
+
+/// Whether `port` is free on loopback, or frees within [`PORT_RELEASE`].
+pub(crate) async fn port_released(port: u16) -> bool {
+    let deadline = Instant::now() + PORT_RELEASE;
+    while std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
+        if Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    true
+}
+
+/// `count` free loopback ports, none of them in `avoid`: all held open together so none repeats.
+pub(crate) fn free_ports(count: usize, avoid: &[u16]) -> Result<Vec<u16>, SuperviseError> {
+    let mut held = Vec::new();
+    let mut ports = Vec::new();
+    while ports.len() < count {
+        let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).map_err(io("a free port"))?;
+        let port = listener.local_addr().map_err(io("a free port"))?.port();
+        if !avoid.contains(&port) {
+            ports.push(port);
+        }
+        held.push(listener);
+    }
+    Ok(ports)
+}
+
+/// Opens a process's log for appending, with a line that marks this start (`what`), so the
+/// output of every start stays in one file.
+pub(crate) fn append_log(path: &Path, what: &str) -> Result<std::fs::File, SuperviseError> {
+    let mut log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(io(path.display().to_string()))?;
+    let now = chrono::Local::now().format("%Y-%m-%dT%H:%M:%S%:z");
+    writeln!(log, "\n===== {now} {what}").map_err(io(path.display().to_string()))?;
+    Ok(log)
+}
+
 /// What one look at a starting instance found (see [`Supervisor::probe`]).
 pub(crate) enum Probe {
     Ready,
@@ -287,27 +331,12 @@ impl Supervisor {
                 .map(|(name, value)| (name.to_owned(), value.to_owned()))
         });
 
-        // The listening socket of a killed process closes with it; wait briefly all the same.
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
-            if Instant::now() >= deadline {
-                return Err(SuperviseError::PortInUse(instance.to_owned(), port));
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+        if !port_released(port).await {
+            return Err(SuperviseError::PortInUse(instance.to_owned(), port));
         }
 
         let log_path = self.dir.join("logs").join(format!("{instance}.log"));
-        let mut log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log_path)
-            .map_err(io(log_path.display().to_string()))?;
-        writeln!(
-            log,
-            "\n===== {} fleet: starting {instance} again",
-            chrono::Local::now().format("%Y-%m-%dT%H:%M:%S%:z")
-        )
-        .map_err(io(log_path.display().to_string()))?;
+        let log = append_log(&log_path, &format!("fleet: starting {instance} again"))?;
         let mut command = Command::new(&binary);
         command.env_clear().envs(variables);
         let started = spawn_logged(&mut command, log, &log_path)?;

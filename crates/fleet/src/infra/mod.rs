@@ -14,7 +14,6 @@ mod readiness;
 mod records;
 
 use std::fs::{File, OpenOptions};
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -23,7 +22,8 @@ use nix::sys::signal::Signal;
 use crate::Infra as InfraState;
 use crate::state::{INFRA_FILE, RunDir, read_json};
 use crate::supervisor::{
-    SuperviseError, Supervisor, io, log_tail, running, seconds_from_env, spawn_logged,
+    SuperviseError, Supervisor, append_log, free_ports, io, log_tail, port_released, running,
+    seconds_from_env, spawn_logged,
 };
 pub use programs::Programs;
 use programs::{Kind, kind};
@@ -38,9 +38,6 @@ pub const SERVERS: [&str; 7] = [
     "payments-mongo",
     "stripe",
 ];
-
-/// How long the port of a server that just stopped may stay taken before another is chosen.
-const PORT_RELEASE: Duration = Duration::from_secs(10);
 
 /// The server env.sh's `MONGO_URL`, `MONGO_PORT` and `MONGO_PID` name, for tools that want one.
 const DEFAULT_MONGO: &str = "tickets-mongo";
@@ -227,18 +224,7 @@ impl Servers {
             command.env("LOG_LEVEL", &self.stripe_log_level);
         }
         let log_path = dir.join("log");
-        let mut log = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log_path)
-            .map_err(io(log_path.display().to_string()))?;
-        let header = format!(
-            "\n===== {} starting: {:?}\n",
-            chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            command
-        );
-        std::io::Write::write_all(&mut log, header.as_bytes())
-            .map_err(io(log_path.display().to_string()))?;
+        let log = append_log(&log_path, &format!("starting: {command:?}"))?;
         let started = spawn_logged(&mut command, log, &log_path)?;
         self.write(server, "pid", started.pid)?;
         Ok(Some(Instant::now()))
@@ -249,17 +235,12 @@ impl Servers {
     /// may hold its port until its last thread is gone: the recorded port is waited for a while.
     async fn choose_port(&self, server: &str, file: &str) -> Result<u16, SuperviseError> {
         if let Some(port) = self.number::<u16>(server, file) {
-            let deadline = Instant::now() + PORT_RELEASE;
-            while TcpListener::bind(("127.0.0.1", port)).is_err() {
-                if Instant::now() >= deadline {
-                    println!(
-                        "infra: {server}: port {port} is taken by another process; choosing a new one"
-                    );
-                    return self.new_port(server, file);
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
+            if port_released(port).await {
+                return Ok(port);
             }
-            return Ok(port);
+            println!(
+                "infra: {server}: port {port} is taken by another process; choosing a new one"
+            );
         }
         self.new_port(server, file)
     }
@@ -275,17 +256,7 @@ impl Servers {
             })
             .flatten()
             .collect();
-        let port = loop {
-            let listener =
-                TcpListener::bind(("127.0.0.1", 0)).map_err(io("choosing a free port"))?;
-            let port = listener
-                .local_addr()
-                .map_err(io("choosing a free port"))?
-                .port();
-            if !recorded.contains(&port) {
-                break port;
-            }
-        };
+        let port = free_ports(1, &recorded)?[0];
         self.write(server, file, port)?;
         Ok(port)
     }

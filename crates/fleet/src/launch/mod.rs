@@ -10,7 +10,6 @@ mod gateway;
 mod prometheus;
 
 use std::collections::BTreeMap;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -20,7 +19,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::oneshot;
 
 use crate::state::{INFRA_FILE, RunDir, read_json, write_private};
-use crate::supervisor::{Probe, io, log_tail, running, spawn_logged};
+use crate::supervisor::{Probe, free_ports, io, log_tail, running, spawn_logged};
 use crate::{Infra, Server, State, SuperviseError, Supervisor};
 
 /// What the fleet is started with.
@@ -67,21 +66,6 @@ fn say(what: impl std::fmt::Display) {
 /// A setting from the environment; empty counts as unset.
 fn setting(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|value| !value.is_empty())
-}
-
-/// `count` free loopback ports, none of them `avoid`: all held open together so none repeats.
-fn free_ports(count: usize, avoid: u16) -> Result<Vec<u16>, SuperviseError> {
-    let mut held = Vec::new();
-    let mut ports = Vec::new();
-    while ports.len() < count {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).map_err(io("a free port"))?;
-        let port = listener.local_addr().map_err(io("a free port"))?.port();
-        if port != avoid {
-            ports.push(port);
-        }
-        held.push(listener);
-    }
-    Ok(ports)
 }
 
 /// The program's path on PATH, or `fallback`.
@@ -210,7 +194,7 @@ impl Launch {
         if self.instances.is_empty() {
             return Ok((Vec::new(), Vec::new()));
         }
-        let ports = free_ports(2 * self.instances.len(), self.gateway_port)?;
+        let ports = free_ports(2 * self.instances.len(), &[self.gateway_port])?;
         let (api_ports, metrics_ports) = ports.split_at(self.instances.len());
         self.record("instances", self.instances.join(" "))?;
         let mut watched = Vec::new();
@@ -493,8 +477,8 @@ mod tests {
 
     #[test]
     fn free_ports_are_distinct_and_avoid_the_gateway() {
-        let avoid = free_ports(1, 0).unwrap()[0];
-        let ports = free_ports(20, avoid).unwrap();
+        let avoid = free_ports(1, &[]).unwrap()[0];
+        let ports = free_ports(20, &[avoid]).unwrap();
         let mut unique = ports.clone();
         unique.sort_unstable();
         unique.dedup();

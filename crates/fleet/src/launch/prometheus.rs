@@ -29,7 +29,7 @@ impl Launch {
         };
         let port = match setting("FLEET_PROMETHEUS_PORT").and_then(|port| port.parse().ok()) {
             Some(port) => port,
-            None => free_ports(1, self.gateway_port)?[0],
+            None => free_ports(1, &[self.gateway_port])?[0],
         };
         let dir = self.dir.join("prometheus");
         // A fresh database per fleet: the series of an earlier fleet's ports would still answer.
